@@ -1,0 +1,220 @@
+"""The audit report: the claim table, ``audit.json``, ``audit.md`` and the figures.
+
+Everything here works from plain data (evidence records as dicts), so the controller can build
+the report from what the xdist workers sent without importing any check module.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from .evidence import Evidence, Verdict, combine, to_jsonable
+from .registry import REGISTRY
+
+__all__ = ["SCHEMA", "figure", "series", "build_report", "write_report", "claim_table_lines"]
+
+SCHEMA = "hierpoly-audit/1"
+_VERSIONED = ("hierpoly", "numpy", "scipy", "sympy", "torch", "hypothesis", "pytest", "pytest-xdist", "matplotlib")
+_SEVERITY = {Verdict.REFUTED: 0, Verdict.INCONCLUSIVE: 1, Verdict.SUPPORTED: 2}
+
+
+def series(label: str, x: Sequence[float], y: Sequence[float], *, low: Sequence[float] | None = None,
+           high: Sequence[float] | None = None, style: str = "line") -> dict[str, Any]:
+    """One curve of a figure; ``low``/``high`` draw a band; style is line, points or guide."""
+    if style not in ("line", "points", "guide"):
+        raise ValueError(f"unknown series style {style!r}")
+    n = len(x)
+    for name, values in (("y", y), ("low", low), ("high", high)):
+        if values is not None and len(values) != n:
+            raise ValueError(f"series {label!r}: {name} has {len(values)} points, x has {n}")
+    out = {"label": label, "x": to_jsonable(list(x)), "y": to_jsonable(list(y)), "style": style}
+    if low is not None and high is not None:
+        out["low"], out["high"] = to_jsonable(list(low)), to_jsonable(list(high))
+    return out
+
+
+def figure(name: str, *, title: str, xlabel: str, ylabel: str, series_list: Iterable[dict[str, Any]],
+           xscale: str = "linear", yscale: str = "linear") -> dict[str, Any]:
+    """A figure spec for ``audit.record(figures=[...])``; drawn into the report as PNG."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+    return {"name": safe, "title": title, "xlabel": xlabel, "ylabel": ylabel,
+            "xscale": xscale, "yscale": yscale, "series": list(series_list)}
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in _VERSIONED:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def _key_figure(records: list[Evidence]) -> str:
+    ordered = sorted(records, key=lambda ev: _SEVERITY[ev.verdict])
+    figures = [ev.key_figure for ev in ordered if ev.key_figure]
+    if not figures:
+        return ""
+    extra = f" (+{len(records) - 1} more)" if len(records) > 1 else ""
+    return figures[0] + extra
+
+
+def build_report(*, evidence: list[Evidence], durations: dict[str, float], tier: str, base_seed: int,
+                 device: str, started: float) -> dict[str, Any]:
+    """The report as a JSON-ready dict; every registered claim appears (MISSING if unchecked)."""
+    by_claim: dict[str, list[Evidence]] = {}
+    for ev in sorted(evidence, key=lambda e: (e.claim_id, e.check)):  # order-independent
+        by_claim.setdefault(ev.claim_id, []).append(ev)
+    meta = {cid: claim.as_dict() for cid, claim in REGISTRY.items()}
+    for cid, records in by_claim.items():
+        meta.setdefault(cid, records[0].claim)
+    claims = []
+    for cid, info in meta.items():
+        records = by_claim.get(cid, [])
+        checks = sorted({ev.check for ev in records})
+        claims.append({
+            **info,
+            "verdict": combine(ev.verdict for ev in records).value,
+            "key_figure": _key_figure(records),
+            "checks": checks,
+            "duration_s": round(sum(durations.get(c, 0.0) for c in checks), 3),
+            "evidence": [ev.to_dict() for ev in records],
+        })
+    counts: dict[str, int] = {}
+    for c in claims:
+        counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+    finished = time.time()
+    return {
+        "schema": SCHEMA,
+        "run": {
+            "tier": tier,
+            "base_seed": base_seed,
+            "device": device,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+            "duration_s": round(finished - started, 2),
+            "versions": _versions(),
+            "platform": platform.platform(),
+        },
+        "counts": counts,
+        "claims": claims,
+    }
+
+
+def claim_table_lines(summary: dict[str, Any], *, width: int = 60) -> list[str]:
+    """The terminal claim table: id, kind, verdict, key figure, source."""
+    rows = [("claim", "kind", "verdict", "key figure", "source")]
+    for c in summary["claims"]:
+        fig = c["key_figure"] if len(c["key_figure"]) <= width else c["key_figure"][: width - 1] + "…"
+        rows.append((c["id"], c["kind"], c["verdict"], fig, c["source"]))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r[:4], widths)) + "  " + r[4] for r in rows]
+    lines.insert(1, "-" * min(len(lines[0]) + 20, 160))
+    counts = ", ".join(f"{n} {v}" for v, n in sorted(summary["counts"].items()))
+    lines.append(f"tier {summary['run']['tier']}, base seed {summary['run']['base_seed']}: {counts}")
+    return lines
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _draw(spec: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for s in spec["series"]:
+        x = [float(v) for v in s["x"]]
+        y = [float(v) for v in s["y"]]
+        if s["style"] == "guide":
+            ax.plot(x, y, linestyle="--", color="grey", label=s["label"])
+        elif s["style"] == "points":
+            ax.plot(x, y, marker="o", linestyle="none", label=s["label"])
+        else:
+            ax.plot(x, y, marker=".", label=s["label"])
+        if "low" in s:
+            ax.fill_between(x, [float(v) for v in s["low"]], [float(v) for v in s["high"]], alpha=0.2)
+    ax.set_xscale(spec["xscale"])
+    ax.set_yscale(spec["yscale"])
+    ax.set_xlabel(spec["xlabel"])
+    ax.set_ylabel(spec["ylabel"])
+    ax.set_title(spec["title"], fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    if any(s["label"] for s in spec["series"]):
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def _markdown(summary: dict[str, Any], figure_paths: dict[int, list[str]]) -> str:
+    run = summary["run"]
+    out = [
+        "# hierpoly claim audit",
+        "",
+        f"Tier `{run['tier']}`, base seed `{run['base_seed']}`, device `{run['device']}`, "
+        f"started {run['started']}, {run['duration_s']} s.",
+        "",
+        "| claim | kind | verdict | key figure | source |",
+        "|---|---|---|---|---|",
+    ]
+    for c in summary["claims"]:
+        fig = c["key_figure"].replace("|", "\\|")
+        out.append(f"| `{c['id']}` | {c['kind']} | **{c['verdict']}** | {fig} | {c['source']} |")
+    out += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in run["versions"].items()), ""]
+    for i, c in enumerate(summary["claims"]):
+        out += [f"## `{c['id']}`: {c['verdict']}", "", f"*{c['kind']}, {c['source']}.* {c['statement']}", ""]
+        if c["assumptions"]:
+            out += ["Assumptions: " + ", ".join(f"`{a}`" for a in c["assumptions"]), ""]
+        if not c["evidence"]:
+            out += ["No check ran for this claim in this run.", ""]
+        for ev in c["evidence"]:
+            out.append(f"- **{ev['verdict']}** `{ev['check']}`: {ev['key_figure']}")
+            out.append(f"  - rule: {ev['rule']}")
+            if ev.get("tolerance"):
+                out.append(f"  - tolerance: {ev['tolerance']['value']:g} ({ev['tolerance']['reason']})")
+            if ev.get("interval"):
+                iv = ev["interval"]
+                conf = f"{100 * iv['confidence']:g}% " if iv.get("confidence") is not None else "exact "
+                out.append(f"  - interval: {conf}[{iv['low']:.4g}, {iv['high']:.4g}] {iv.get('method', '')}")
+            if ev.get("false_failure_budget") is not None:
+                out.append(f"  - false-failure budget: {ev['false_failure_budget']:g}")
+            if ev.get("parameters"):
+                out.append(f"  - parameters: `{json.dumps(ev['parameters'], sort_keys=True)}`")
+            out.append(f"  - seed: {ev['seed']}")
+            if ev.get("notes"):
+                out.append(f"  - notes: {ev['notes']}")
+        for rel in figure_paths.get(i, []):
+            out += ["", f"![{rel}]({rel})"]
+        out.append("")
+    return "\n".join(out)
+
+
+def write_report(summary: dict[str, Any], report_dir: Path) -> None:
+    """Write audit.json, audit.md and figures/*.png atomically under ``report_dir``."""
+    report_dir = Path(report_dir)
+    figure_paths: dict[int, list[str]] = {}
+    for i, c in enumerate(summary["claims"]):
+        for j, ev in enumerate(c["evidence"]):
+            for spec in ev.get("figures", []):
+                rel = f"figures/{c['id']}--{j}--{spec['name']}.png"
+                _draw(spec, report_dir / rel)
+                figure_paths.setdefault(i, []).append(rel)
+    _atomic_write(report_dir / "audit.json", json.dumps(summary, indent=1, sort_keys=False) + "\n")
+    _atomic_write(report_dir / "audit.md", _markdown(summary, figure_paths))
