@@ -1,0 +1,110 @@
+"""The plugin end to end, in inner pytest runs: merge across xdist workers, the JSON schema,
+MISSING detection, failing rules per kind, seeds printed on failure, unknown ids rejected,
+and a user's own conjecture reported."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+CHECKS = '''
+from checks.audit import claim_check
+from checks.evidence import Verdict
+from checks.registry import Claim, Kind, register
+
+register(Claim("conjecture.user-demo", Kind.CONJECTURE, "a user", "A user's own conjecture."))
+
+@claim_check("stein.exact", q=[1, 2, 3, 4])
+def test_stein(q, audit, rng):
+    audit.record(verdict=Verdict.SUPPORTED, rule="planted", key_figure=f"q={q} u={rng.random():.6f}")
+
+@claim_check("hypercontractivity")
+def test_refuted_claim(audit):
+    audit.record(verdict=Verdict.REFUTED, rule="planted refutation", key_figure="ratio 2 > 1")
+
+@claim_check("probe.few-components")
+def test_probe_break_absent(audit):
+    audit.record(verdict=Verdict.REFUTED, rule="gap must stay", predicts_break=True, key_figure="gap 0")
+
+@claim_check("probe.unbalanced")
+def test_probe_report_only(audit):
+    audit.record(verdict=Verdict.REFUTED, rule="report", key_figure="reported")
+
+@claim_check("conjecture.user-demo")
+def test_user_conjecture(audit, seed):
+    audit.record(verdict=Verdict.REFUTED, rule="never fails", key_figure=f"seed {seed}")
+'''
+
+EXPECTED_OUTCOMES = {"passed": 6, "failed": 2}
+
+
+def _run(pytester: pytest.Pytester, *args: str):
+    pytester.makepyfile(check_demo=CHECKS)
+    result = pytester.runpytest_subprocess("-p", "checks.plugin", "-p", "no:cacheprovider",
+                                           "--seed", "7", "--tier", "quick", "-o", "python_files=check_*.py",
+                                           *args)
+    report = json.loads((pytester.path / "audit-report" / "audit.json").read_text())
+    return result, report
+
+
+def _claims(report):
+    return {c["id"]: c for c in report["claims"]}
+
+
+def test_audit_merges_workers_and_agrees_with_serial_run(pytester: pytest.Pytester):
+    serial, serial_report = _run(pytester)
+    parallel, parallel_report = _run(pytester, "-n", "2")
+    serial.assert_outcomes(**EXPECTED_OUTCOMES)
+    parallel.assert_outcomes(**EXPECTED_OUTCOMES)
+    for report in (serial_report, parallel_report):
+        claims = _claims(report)
+        assert claims["stein.exact"]["verdict"] == "SUPPORTED"
+        assert len(claims["stein.exact"]["evidence"]) == 4  # from both workers
+        assert claims["hypercontractivity"]["verdict"] == "REFUTED"
+        assert claims["probe.few-components"]["verdict"] == "REFUTED"
+        assert claims["conjecture.user-demo"]["kind"] == "conjecture"  # known only to the workers
+        assert claims["lemma2.degree-k"]["verdict"] == "MISSING"
+        assert claims["lemma2.degree-k"]["evidence"] == []
+    # Same base seed: same per-test seeds, hence the same measured values, under -n 0 and -n 2.
+    def key(rep):
+        return {(e["check"], e["seed"], e["key_figure"]) for c in rep["claims"] for e in c["evidence"]}
+
+    assert key(serial_report) == key(parallel_report)
+    assert serial_report["counts"] == parallel_report["counts"]
+
+    # Schema.
+    report = parallel_report
+    assert report["schema"] == "hierpoly-audit/1"
+    assert {"tier", "base_seed", "device", "versions", "duration_s"} <= set(report["run"])
+    assert report["run"]["tier"] == "quick" and report["run"]["base_seed"] == 7
+    for claim in report["claims"]:
+        assert {"id", "kind", "source", "statement", "verdict", "evidence"} <= set(claim)
+        for ev in claim["evidence"]:
+            assert {"parameters", "seed", "measured", "interval", "tolerance", "rule", "verdict"} <= set(ev)
+
+    # The terminal table and audit.md agree with the JSON.
+    out = parallel.stdout.str()
+    table = out[out.index("hierpoly claim audit"):].splitlines()
+    md = (pytester.path / "audit-report" / "audit.md").read_text()
+    for claim in report["claims"]:
+        row = next(line for line in table if line.startswith(claim["id"] + " "))
+        assert claim["verdict"] in row and claim["kind"] in row
+        assert f"| `{claim['id']}` | {claim['kind']} | **{claim['verdict']}** |" in md
+
+    # A failure prints its seeds and the command that reruns it.
+    assert "hierpoly seed" in out and "base seed 7" in out
+    assert "rerun: pytest 'check_demo.py::test_refuted_claim[hypercontractivity]' --seed 7" in out
+    assert "predicted break did not appear" in out
+
+
+def test_unregistered_claim_id_fails_collection_naming_it(pytester: pytest.Pytester):
+    pytester.makepyfile(check_typo='''
+from checks.audit import claim_check
+
+@claim_check("lemma2.degre-k")
+def test_typo(audit):
+    pass
+''')
+    result = pytester.runpytest_subprocess("-p", "checks.plugin", "-o", "python_files=check_*.py")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*unknown claim id 'lemma2.degre-k'*did you mean 'lemma2.degree-k'*"])
