@@ -251,6 +251,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
         base_seed=state.base_seed, device=state.device, started=state.started,
     )
     report_mod.write_report(state.summary, state.report_dir)
+    if not state.summary["false_failure_budget"]["within_limit"] and session.exitstatus == 0:
+        # Declared false-failure probabilities add up past the limit: a green run would not
+        # mean what it says, so the run is not green.
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:

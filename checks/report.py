@@ -20,6 +20,9 @@ from .registry import REGISTRY
 __all__ = ["SCHEMA", "figure", "series", "build_report", "write_report", "claim_table_lines"]
 
 SCHEMA = "hierpoly-audit/1"
+# The most a run may spend on false failures: the sum of the declared false-failure
+# probabilities of every gating statistical record (a union bound on a false red run).
+FALSE_FAILURE_LIMIT = 0.01
 _VERSIONED = ("hierpoly", "numpy", "scipy", "sympy", "torch", "hypothesis", "pytest", "pytest-xdist", "matplotlib")
 _SEVERITY = {Verdict.REFUTED: 0, Verdict.INCONCLUSIVE: 1, Verdict.SUPPORTED: 2}
 
@@ -88,6 +91,7 @@ def build_report(*, evidence: list[Evidence], durations: dict[str, float], tier:
             "evidence": [ev.to_dict() for ev in records],
         })
     counts: dict[str, int] = {}
+    budget = _false_failure_budget(evidence)
     for c in claims:
         counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
     finished = time.time()
@@ -103,8 +107,21 @@ def build_report(*, evidence: list[Evidence], durations: dict[str, float], tier:
             "platform": platform.platform(),
         },
         "counts": counts,
+        "false_failure_budget": budget,
         "claims": claims,
     }
+
+
+def _false_failure_budget(evidence: list[Evidence]) -> dict[str, Any]:
+    """Sum of the declared false-failure probabilities of the records that can fail the run."""
+    gating = {}
+    for ev in evidence:
+        can_fail = ev.claim.get("kind") == "claim" or ev.predicts_break
+        if can_fail and ev.false_failure_budget:
+            gating[ev.check] = gating.get(ev.check, 0.0) + ev.false_failure_budget
+    total = sum(gating.values())
+    return {"total": total, "limit": FALSE_FAILURE_LIMIT, "within_limit": total <= FALSE_FAILURE_LIMIT,
+            "per_check": dict(sorted(gating.items()))}
 
 
 def claim_table_lines(summary: dict[str, Any], *, width: int = 60) -> list[str]:
@@ -118,6 +135,9 @@ def claim_table_lines(summary: dict[str, Any], *, width: int = 60) -> list[str]:
     lines.insert(1, "-" * min(len(lines[0]) + 20, 160))
     counts = ", ".join(f"{n} {v}" for v, n in sorted(summary["counts"].items()))
     lines.append(f"tier {summary['run']['tier']}, base seed {summary['run']['base_seed']}: {counts}")
+    budget = summary["false_failure_budget"]
+    lines.append(f"false-failure budget of the gating statistical checks: {budget['total']:.4g} "
+                 f"(limit {budget['limit']:g}{'' if budget['within_limit'] else ', EXCEEDED: the run fails'})")
     return lines
 
 
@@ -177,7 +197,10 @@ def _markdown(summary: dict[str, Any], figure_paths: dict[int, list[str]]) -> st
     for c in summary["claims"]:
         fig = c["key_figure"].replace("|", "\\|")
         out.append(f"| `{c['id']}` | {c['kind']} | **{c['verdict']}** | {fig} | {c['source']} |")
-    out += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in run["versions"].items()), ""]
+    budget = summary["false_failure_budget"]
+    out += ["", f"False-failure budget of the gating statistical checks: {budget['total']:.4g} "
+            f"(limit {budget['limit']:g}).", "",
+            "Versions: " + ", ".join(f"{k} {v}" for k, v in run["versions"].items()), ""]
     for i, c in enumerate(summary["claims"]):
         out += [f"## `{c['id']}`: {c['verdict']}", "", f"*{c['kind']}, {c['source']}.* {c['statement']}", ""]
         if c["assumptions"]:

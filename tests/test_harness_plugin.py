@@ -1,4 +1,5 @@
-"""The plugin end to end, in inner pytest runs: merge across xdist workers, the JSON schema,
+"""The plugin end to end, in inner pytest runs: merge across xdist workers (and determinism
+under -n 0, -n 2 and reversed test order), the JSON schema,
 MISSING detection, failing rules per kind, seeds printed on failure, unknown ids rejected,
 and a user's own conjecture reported."""
 from __future__ import annotations
@@ -35,6 +36,11 @@ def test_user_conjecture(audit, seed):
     audit.record(verdict=Verdict.REFUTED, rule="never fails", key_figure=f"seed {seed}")
 '''
 
+REVERSED_ORDER = '''
+def pytest_collection_modifyitems(items):
+    items.reverse()
+'''
+
 EXPECTED_OUTCOMES = {"passed": 6, "failed": 2}
 
 
@@ -54,9 +60,11 @@ def _claims(report):
 def test_audit_merges_workers_and_agrees_with_serial_run(pytester: pytest.Pytester):
     serial, serial_report = _run(pytester)
     parallel, parallel_report = _run(pytester, "-n", "2")
-    serial.assert_outcomes(**EXPECTED_OUTCOMES)
-    parallel.assert_outcomes(**EXPECTED_OUTCOMES)
-    for report in (serial_report, parallel_report):
+    pytester.makeconftest(REVERSED_ORDER)
+    reversed_run, reversed_report = _run(pytester)
+    for result in (serial, parallel, reversed_run):
+        result.assert_outcomes(**EXPECTED_OUTCOMES)
+    for report in (serial_report, parallel_report, reversed_report):
         claims = _claims(report)
         assert claims["stein.exact"]["verdict"] == "SUPPORTED"
         assert len(claims["stein.exact"]["evidence"]) == 4  # from both workers
@@ -69,8 +77,8 @@ def test_audit_merges_workers_and_agrees_with_serial_run(pytester: pytest.Pytest
     def key(rep):
         return {(e["check"], e["seed"], e["key_figure"]) for c in rep["claims"] for e in c["evidence"]}
 
-    assert key(serial_report) == key(parallel_report)
-    assert serial_report["counts"] == parallel_report["counts"]
+    assert key(serial_report) == key(parallel_report) == key(reversed_report)
+    assert serial_report["counts"] == parallel_report["counts"] == reversed_report["counts"]
 
     # Schema.
     report = parallel_report
@@ -108,3 +116,27 @@ def test_typo(audit):
     result = pytester.runpytest_subprocess("-p", "checks.plugin", "-o", "python_files=check_*.py")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*unknown claim id 'lemma2.degre-k'*did you mean 'lemma2.degree-k'*"])
+
+
+BUDGET_CHECKS = '''
+from checks.audit import claim_check
+from checks.evidence import Verdict
+
+@claim_check("lemma1.stage1", i=list(range(3)))
+def test_spends_budget(i, audit):
+    audit.record(verdict=Verdict.SUPPORTED, rule="planted", false_failure_budget=0.004)
+
+@claim_check("conjecture.joint-training")
+def test_conjecture_budget_is_free(audit):
+    audit.record(verdict=Verdict.SUPPORTED, rule="planted", false_failure_budget=0.5)
+'''
+
+
+def test_run_fails_when_declared_false_failure_budgets_exceed_the_limit(pytester: pytest.Pytester):
+    pytester.makepyfile(check_budget=BUDGET_CHECKS)
+    result = pytester.runpytest_subprocess("-p", "checks.plugin", "-o", "python_files=check_*.py")
+    result.assert_outcomes(passed=4)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    report = json.loads((pytester.path / "audit-report" / "audit.json").read_text())
+    assert report["false_failure_budget"]["total"] == pytest.approx(0.012)  # conjectures do not gate
+    result.stdout.fnmatch_lines(["*false-failure budget*0.012*EXCEEDED*"])
