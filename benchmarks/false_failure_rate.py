@@ -1,0 +1,101 @@
+"""Measure the false-failure rate of the gating statistical checks.
+
+Reruns the statistical checks (those whose evidence declares a ``false_failure_budget``) under
+many fresh base seeds and reports, per check, the observed failures k/N with a Clopper–Pearson
+interval next to the declared budget. A check whose interval lies wholly above its budget is
+over budget: fix it with better statistics, never a looser tolerance.
+
+    python benchmarks/false_failure_rate.py --seeds 20 --tier quick -n 2
+
+The first seed runs every check (to find the statistical ones); later seeds run only those.
+Each seed uses its own cache directory, so no cached training run is reused across seeds.
+Outside the default audit: it is not collected by pytest.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_audit(seed: int, tier: str, workers: str, work: Path, nodeids: list[str]) -> dict:
+    report_dir = work / f"report-{seed}"
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
+           "--seed", str(seed), "--tier", tier, "--report-dir", str(report_dir),
+           "--cache-dir", str(work / f"cache-{seed}"), *(nodeids or ["checks"])]
+    subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    path = report_dir / "audit.json"
+    if not path.exists():
+        raise RuntimeError(f"the audit with seed {seed} wrote no report: {' '.join(cmd)}")
+    return json.loads(path.read_text())
+
+
+def gating_records(report: dict) -> dict[str, tuple[float, bool]]:
+    """check node id -> (declared budget, whether it failed the run)."""
+    out: dict[str, tuple[float, bool]] = {}
+    for claim in report["claims"]:
+        for ev in claim["evidence"]:
+            gating = claim["kind"] == "claim" or ev.get("predicts_break")
+            if gating and ev.get("false_failure_budget"):
+                budget, failed = out.get(ev["check"], (0.0, False))
+                out[ev["check"]] = (budget + ev["false_failure_budget"], failed or ev["verdict"] == "REFUTED")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, default=20, help="number of fresh base seeds")
+    ap.add_argument("--first-seed", type=int, default=1_000_000)
+    ap.add_argument("--tier", default="quick", choices=("quick", "full"))
+    ap.add_argument("-n", dest="workers", default="2", help="pytest-xdist workers")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "false_failure.json")
+    args = ap.parse_args(argv)
+
+    failures: dict[str, int] = {}
+    budgets: dict[str, float] = {}
+    runs = 0
+    red_runs = 0
+    with tempfile.TemporaryDirectory(prefix="hierpoly-ffr-") as tmp:
+        nodeids: list[str] = []
+        for i in range(args.seeds):
+            seed = args.first_seed + i
+            records = gating_records(run_audit(seed, args.tier, args.workers, Path(tmp), nodeids))
+            nodeids = nodeids or sorted(records)
+            runs += 1
+            red_runs += any(failed for _, failed in records.values())
+            for check, (budget, failed) in records.items():
+                budgets[check] = budget
+                failures[check] = failures.get(check, 0) + int(failed)
+            print(f"seed {seed}: {sum(f for _, f in records.values())} gating failures", file=sys.stderr)
+
+    rows = []
+    for check in sorted(budgets):
+        k = failures[check]
+        ci = stats.binomtest(k, runs).proportion_ci(confidence_level=0.95, method="exact")
+        rows.append({"check": check, "budget": budgets[check], "failures": k, "runs": runs,
+                     "ci95": [ci.low, ci.high], "over_budget": ci.low > budgets[check]})
+    total = sum(budgets.values())
+    red_ci = stats.binomtest(red_runs, runs).proportion_ci(confidence_level=0.95, method="exact")
+    result = {"tier": args.tier, "runs": runs, "declared_total": total, "red_runs": red_runs,
+              "red_runs_ci95": [red_ci.low, red_ci.high], "checks": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"{'check':80s} budget   failures  95% CI")
+    for r in rows:
+        flag = "  OVER BUDGET" if r["over_budget"] else ""
+        print(f"{r['check'][:80]:80s} {r['budget']:.4f}  {r['failures']}/{r['runs']}  "
+              f"[{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]{flag}")
+    print(f"declared total per run: {total:.4f}; observed red runs {red_runs}/{runs} "
+          f"[{red_ci.low:.3f}, {red_ci.high:.3f}]; written to {args.out}")
+    return 1 if any(r["over_budget"] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
