@@ -1,0 +1,72 @@
+"""Exact Gaussian-Hermite algebra for the hierpoly audit, with numeric counterparts.
+
+- :mod:`theory.hermite`: one dimension (He_n, h_n, moments, linearisation, links g).
+- :mod:`theory.expansion`: :class:`HermiteExpansion`, the exact expansion of a polynomial in
+  x ~ N(0, I_d) on h_α; projections P_j, norms, composition g∘p, rotations.
+- :mod:`theory.spectrum`: degree spectrum ||P_j h||^2 and the kernel plateau.
+- :mod:`theory.hypercontractivity`: exact ||f||_q^q for even q and the hypercontractive ratio.
+- :mod:`theory.numeric`: float64 numpy / torch evaluation on samples (batched).
+"""
+from .expansion import (
+    HermiteExpansion,
+    compose,
+    expand,
+    gaussian_expectation,
+    h_basis,
+    he_basis,
+    rotate,
+)
+from .hermite import (
+    HermiteInputError,
+    InexactCoefficientError,
+    MultiIndexError,
+    NegativeDegreeError,
+    NotOrthogonalError,
+    NotPolynomialError,
+    UnknownSymbolError,
+    UnsupportedCoefficientError,
+    VariableMismatchError,
+    gaussian_moment,
+    h,
+    he,
+    information_exponent,
+    link_derivative_mean,
+    link_he_coefficients,
+    link_h_coefficients,
+    link_mean,
+)
+from .hypercontractivity import hypercontractive_ratio, lq_norm_power
+from .spectrum import degree_spectrum, plateau, plateau_curve, top_degree_share
+
+__all__ = [
+    "HermiteExpansion",
+    "expand",
+    "gaussian_expectation",
+    "compose",
+    "rotate",
+    "he_basis",
+    "h_basis",
+    "degree_spectrum",
+    "plateau",
+    "plateau_curve",
+    "top_degree_share",
+    "lq_norm_power",
+    "hypercontractive_ratio",
+    "he",
+    "h",
+    "gaussian_moment",
+    "link_he_coefficients",
+    "link_h_coefficients",
+    "link_mean",
+    "link_derivative_mean",
+    "information_exponent",
+    "HermiteInputError",
+    "NotPolynomialError",
+    "UnknownSymbolError",
+    "NegativeDegreeError",
+    "InexactCoefficientError",
+    "UnsupportedCoefficientError",
+    "MultiIndexError",
+    "VariableMismatchError",
+    "NotOrthogonalError",
+]

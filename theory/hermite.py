@@ -29,6 +29,10 @@ __all__ = [
     "UnknownSymbolError",
     "NegativeDegreeError",
     "InexactCoefficientError",
+    "UnsupportedCoefficientError",
+    "MultiIndexError",
+    "VariableMismatchError",
+    "NotOrthogonalError",
     "he",
     "h",
     "he_coefficients",
@@ -75,6 +79,25 @@ class NegativeDegreeError(HermiteInputError):
 
 class InexactCoefficientError(HermiteInputError):
     """A coefficient is a float (assumption: exact coefficients, so results are exact)."""
+
+
+class UnsupportedCoefficientError(HermiteInputError):
+    """A coefficient is exact but not a real algebraic number (e.g. pi or I); the multivariate
+    engine works over the rationals or a real algebraic extension such as QQ<sqrt(6)>."""
+
+
+class MultiIndexError(HermiteInputError):
+    """A multi-index alpha has the wrong length for the variable list (assumption: one degree
+    per variable, in the order given)."""
+
+
+class VariableMismatchError(HermiteInputError):
+    """Two expansions over different variable lists were combined (assumption: the same
+    Gaussian coordinates, in the same order)."""
+
+
+class NotOrthogonalError(HermiteInputError):
+    """A matrix given as a rotation is not exactly orthogonal (assumption: U^T U = I)."""
 
 
 def _check_degree(n: int, name: str = "n") -> int:
