@@ -1,0 +1,204 @@
+"""The sweep engine: cache keys, atomic resumable caching, corruption, sharing between processes."""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from checks.sweep import (CACHE_SCHEMA, Run, RunCache, SweepConfigError, SweepResults, canonical_json, grid,
+                          run_key, run_sweep, runner_name)
+
+VERSION = "test-v1"
+
+
+def _square_runner(run: Run) -> dict:
+    return {"value": run.n * run.d + run.config.get("offset", 0) + run.seed / 10, "inf": float("inf")}
+
+
+class CountingRunner:
+    def __init__(self):
+        self.calls: list[Run] = []
+
+    def __call__(self, run: Run) -> dict:
+        self.calls.append(run)
+        return _square_runner(run)
+
+
+def _runs(offset=0):
+    return grid(methods=["net"], ds=[4, 8], ns=lambda d: [d, 2 * d, 4 * d], seeds=[0, 1],
+                config={"offset": offset, "widths": (3, 4)})
+
+
+def test_key_is_canonical_and_sensitive_to_every_setting():
+    a = Run("net", 8, 64, 0, {"b": 1, "a": {"y": 2.0, "x": (1, 2)}})
+    b = Run("net", 8, 64, 0, {"a": {"x": [1, 2], "y": 2.0}, "b": 1})
+    assert run_key(a, code_version=VERSION) == run_key(b, code_version=VERSION)
+    assert len(run_key(a, code_version=VERSION)) == 64
+    variants = [Run("kernel", 8, 64, 0, a.config), Run("net", 9, 64, 0, a.config), Run("net", 8, 65, 0, a.config),
+                Run("net", 8, 64, 1, a.config), Run("net", 8, 64, 0, {**a.config, "b": 2})]
+    keys = {run_key(v, code_version=VERSION) for v in variants}
+    keys |= {run_key(a, code_version="test-v2"), run_key(a, code_version=VERSION, runner_name="other")}
+    assert len(keys) == 7 and run_key(a, code_version=VERSION) not in keys
+    assert canonical_json({"b": 1, "a": np.int64(2)}) == '{"a":2,"b":1}'
+
+
+@pytest.mark.parametrize("config, match", [
+    ({"x": object()}, "not plain JSON"), ({"x": float("nan")}, "non-finite"), ({1: 2}, "keys must be strings"),
+    ({"n": 3}, "repeat the run's own fields"),
+])
+def test_bad_configurations_are_refused_by_name(config, match):
+    with pytest.raises(SweepConfigError, match=match):
+        Run("net", 8, 64, 0, config)
+
+
+@pytest.mark.parametrize("field, value", [("d", 0), ("n", 2.5), ("seed", -1), ("method", "")])
+def test_bad_run_fields_are_refused(field, value):
+    kwargs = {"method": "net", "d": 8, "n": 64, "seed": 0, field: value}
+    with pytest.raises(SweepConfigError, match=field if field != "method" else "method"):
+        Run(**kwargs)
+
+
+def test_second_sweep_reads_everything_from_cache(tmp_path):
+    runner = CountingRunner()
+    first = run_sweep(runner, _runs(), cache_dir=tmp_path, code_version=VERSION, progress=False)
+    assert len(runner.calls) == 12 and first.counts()["computed"] == 12
+    second = run_sweep(runner, _runs(), cache_dir=tmp_path, code_version=VERSION, progress=False)
+    assert len(runner.calls) == 12 and second.counts()["cache"] == 12
+    assert first.rows() == second.rows()
+    assert second.rows()[0]["inf"] == float("inf")  # non-finite results survive the cache
+
+
+def test_changed_setting_reruns_only_what_it_changes(tmp_path):
+    runner = CountingRunner()
+    run_sweep(runner, _runs(), cache_dir=tmp_path, code_version=VERSION, progress=False)
+    changed = [r if r.d == 4 else Run(r.method, r.d, r.n, r.seed, {**r.config, "offset": 5}) for r in _runs()]
+    runner.calls.clear()
+    results = run_sweep(runner, changed, cache_dir=tmp_path, code_version=VERSION, progress=False)
+    assert {r.d for r in runner.calls} == {8} and len(runner.calls) == 6
+    assert results.counts() == {"computed": 6, "cache": 6, "recomputed-corrupt": 0}
+    runner.calls.clear()
+    run_sweep(runner, _runs(), cache_dir=tmp_path, code_version="test-v2", progress=False)
+    assert len(runner.calls) == 12  # a new code version invalidates everything
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "edit-result", "wrong-schema", "empty"])
+def test_corrupt_cache_file_is_recomputed_not_trusted(tmp_path, damage):
+    run = Run("net", 8, 64, 0, {"offset": 1})
+    runner = CountingRunner()
+    run_sweep(runner, [run], cache_dir=tmp_path, code_version=VERSION, progress=False)
+    path = RunCache(tmp_path).path(run_key(run, code_version=VERSION, runner_name=runner_name(runner)))
+    text = path.read_text()
+    if damage == "truncate":
+        path.write_text(text[: len(text) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"\xff\xfe\x00garbage")
+    elif damage == "edit-result":
+        doc = json.loads(text)
+        doc["result"]["value"] = 1e9  # the checksum no longer matches
+        path.write_text(json.dumps(doc))
+    elif damage == "wrong-schema":
+        doc = json.loads(text)
+        doc["schema"] = CACHE_SCHEMA + "-old"
+        path.write_text(json.dumps(doc))
+    else:
+        path.write_text("")
+    again = run_sweep(runner, [run], cache_dir=tmp_path, code_version=VERSION, progress=False)
+    assert len(runner.calls) == 2 and again.counts()["recomputed-corrupt"] == 1
+    assert again.rows()[0]["value"] == _square_runner(run)["value"]
+    assert json.loads(path.read_text())["schema"] == CACHE_SCHEMA  # repaired on disk
+
+
+def _dying_sweep(cache_dir: str, die_at: int) -> None:
+    """Child process: computes runs and is killed (os._exit, no cleanup) inside run number die_at."""
+    counter = {"i": 0}
+
+    def runner(run):
+        counter["i"] += 1
+        if counter["i"] == die_at:
+            os._exit(17)
+        return _square_runner(run)
+
+    run_sweep(runner, _runs(), cache_dir=cache_dir, code_version=VERSION, progress=False)
+
+
+def _fork():
+    return multiprocessing.get_context("fork")
+
+
+def test_killed_sweep_resumes_without_losing_finished_runs(tmp_path):
+    proc = _fork().Process(target=_dying_sweep, args=(str(tmp_path), 5))
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == 17
+    files = list((tmp_path / "sweep-runs").rglob("*.json"))
+    assert len(files) == 4  # the four runs that finished before the kill
+    calls = []
+
+    def runner(run):
+        calls.append(run)
+        return _square_runner(run)
+
+    # same qualified name as the child's runner, so the child's files are this sweep's cache
+    runner.__qualname__ = "_dying_sweep.<locals>.runner"
+    results = run_sweep(runner, _runs(), cache_dir=tmp_path, code_version=VERSION, progress=False)
+    assert len(calls) == 8 and results.counts()["cache"] == 4
+    assert [row["value"] for row in results.rows()] == [_square_runner(r)["value"] for r in _runs()]
+
+
+def _shared_sweep(cache_dir: str, log: str) -> None:
+    def runner(run):
+        with open(log, "a") as fh:
+            fh.write(f"{run.d},{run.n},{run.seed}\n")
+        return _square_runner(run)
+
+    results = run_sweep(runner, _runs(), cache_dir=cache_dir, code_version=VERSION, progress=False)
+    with open(f"{log}.{os.getpid()}", "w") as fh:
+        json.dump(results.rows(), fh)
+
+
+def test_processes_sharing_a_cache_compute_each_run_once(tmp_path):
+    log = tmp_path / "calls.log"
+    procs = [_fork().Process(target=_shared_sweep, args=(str(tmp_path / "cache"), str(log))) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    lines = log.read_text().splitlines()
+    assert len(lines) == len(set(lines)) == 12  # every run computed exactly once
+    outputs = [json.loads(Path(f"{log}.{p.pid}").read_text()) for p in procs]
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_tidy_results_rows_where_curves(tmp_path):
+    results = run_sweep(_square_runner, _runs(), cache_dir=tmp_path, code_version=VERSION, progress=False)
+    assert isinstance(results, SweepResults) and len(results) == 12
+    row = results.rows()[0]
+    assert list(row)[:4] == ["method", "d", "n", "seed"] and row["offset"] == 0 and row["widths"] == [3, 4]
+    assert len(results.where(d=8, seed=1)) == 3
+    curves = results.curves("value")
+    ns, values = curves[("net", 8, 1)]
+    assert list(ns) == [8, 16, 32] and list(values) == [64.1, 128.1, 256.1]
+    with pytest.raises(ValueError, match="same n"):
+        results.curves("value", by=("method", "d"))
+
+
+def test_result_that_is_not_plain_data_is_refused(tmp_path):
+    with pytest.raises(SweepConfigError, match="not plain JSON"):
+        run_sweep(lambda run: {"x": object()}, [Run("net", 4, 4, 0)], cache_dir=tmp_path,
+                  code_version=VERSION, progress=False)
+    assert not list(tmp_path.rglob("*.json"))  # nothing half-written
+    with pytest.raises(SweepConfigError, match="code_version"):
+        run_sweep(_square_runner, [Run("net", 4, 4, 0)], cache_dir=tmp_path, code_version="", progress=False)
+
+
+def test_progress_goes_to_stderr_only_when_asked(tmp_path, capsys):
+    run_sweep(_square_runner, _runs(), cache_dir=tmp_path / "a", code_version=VERSION, desc="quiet")
+    assert "quiet" not in capsys.readouterr().err  # captured stderr is not a terminal
+    run_sweep(_square_runner, _runs(), cache_dir=tmp_path / "b", code_version=VERSION, progress=True, desc="loud")
+    captured = capsys.readouterr()
+    assert "loud" in captured.err and "loud" not in captured.out
