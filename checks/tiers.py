@@ -23,6 +23,14 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "quick": {},
         "full": {},
     },
+    # theory: exact checks (checks/check_theory.py). examples: hypothesis examples per check at
+    # the ci profile (scaled with the profile's max_examples); k2_dims: d grid of the naive
+    # expansion for the k = 2 kernel target (every sign class); closed_form_extra: how many
+    # extra L points verify a closed form in L beyond the one that is required.
+    "theory": {
+        "quick": {"examples": 40, "k2_dims": [2, 4, 6, 8], "closed_form_extra": 1},
+        "full": {"examples": 200, "k2_dims": [2, 4, 6, 8, 10, 12], "closed_form_extra": 3},
+    },
 }
 
 
