@@ -13,7 +13,11 @@ PAPER.md §4), so its normalised risk stays at or above ``plateau(h, l)``. For a
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
 import sympy
+from sympy.polys.polyfuncs import interpolate
 
 from .expansion import HermiteExpansion, expand
 from .hermite import HermiteInputError, NegativeDegreeError
@@ -26,6 +30,8 @@ __all__ = [
     "top_degree_share",
     "plateau",
     "plateau_curve",
+    "ClosedFormSpectrum",
+    "closed_form_spectrum",
 ]
 
 
@@ -94,3 +100,91 @@ def plateau_curve(h, variables=None) -> list[sympy.Expr]:
             above -= energies[ell]
         out.append(K.to_sympy(K.quo(above, var)))
     return out
+
+
+# --- closed forms in the number of components L -------------------------------------------
+
+L_SYMBOL = sympy.Symbol("L", positive=True, integer=True)
+
+
+@dataclass(frozen=True)
+class ClosedFormSpectrum:
+    """Exact degree energies as functions of L: ||P_j h_L||^2 = scaled[j](L) / L^scale_power.
+
+    Built by :func:`closed_form_spectrum` from exact values at L = 1..degree_bound + 1 and
+    verified at further L (``verified_at``); valid for every L >= 1 when the polynomial-degree
+    bound it was built with holds (the caller states why it does).
+    """
+
+    scaled: tuple[sympy.Poly, ...]
+    scale_power: int
+    degree_bound: int
+    verified_at: tuple[int, ...]
+    verified: bool
+
+    def energy(self, j: int, L: int) -> sympy.Rational:
+        if j >= len(self.scaled):
+            return sympy.Integer(0)
+        return self.scaled[j].eval(L) / sympy.Integer(L) ** self.scale_power
+
+    def variance(self, L: int) -> sympy.Rational:
+        return sum((self.energy(j, L) for j in range(1, len(self.scaled))), sympy.Integer(0))
+
+    def share(self, j: int, L: int) -> sympy.Rational:
+        """||P_j h_L||^2 / Var h_L, exact."""
+        return self.energy(j, L) / self.variance(L)
+
+    def plateau(self, ell: int, L: int) -> sympy.Rational:
+        return sum((self.energy(j, L) for j in range(ell + 1, len(self.scaled))),
+                   sympy.Integer(0)) / self.variance(L)
+
+    def _variance_poly(self) -> sympy.Poly:
+        return sum(self.scaled[1:], sympy.Poly(0, L_SYMBOL))
+
+    def limit_share(self, j: int) -> sympy.Rational:
+        """lim_{L -> oo} ||P_j h_L||^2 / Var h_L, exact (ratio of leading coefficients)."""
+        top = self.scaled[j] if j < len(self.scaled) else sympy.Poly(0, L_SYMBOL)
+        var = self._variance_poly()
+        if top.is_zero or top.degree() < var.degree():
+            return sympy.Integer(0)
+        return top.LC() / var.LC()
+
+    def limit_plateau(self, ell: int) -> sympy.Rational:
+        return sum((self.limit_share(j) for j in range(ell + 1, len(self.scaled))), sympy.Integer(0))
+
+
+def _rational_energy(e, L: int) -> sympy.Rational:
+    e = sympy.sympify(e)
+    if not e.is_Rational:
+        e = sympy.radsimp(sympy.expand(e))
+    if not e.is_Rational:
+        raise ValueError(f"energy {e} at L = {L} is irrational: this closed form in L needs rational "
+                         "energies (k odd or a link of one parity, all lambda_i = 1)")
+    return e
+
+
+def closed_form_spectrum(energies_at: Callable[[int], Sequence], *, scale_power: int,
+                         degree_bound: int, extra_points: int = 1) -> ClosedFormSpectrum:
+    """Interpolate L^scale_power ||P_j h_L||^2 exactly as polynomials in L of degree <=
+    ``degree_bound`` from ``energies_at(L)`` (a list of exact energies, index j) at
+    L = 1..degree_bound + 1, then verify them at ``extra_points`` further values of L.
+
+    The degree bound must come from the structure of h_L; for h_L = g(L^{-1/2} Σ_i h_k(x_i)) with
+    k odd (or g of one parity) and all λ_i = 1, L^q ||P_j h_L||^2 is a polynomial of degree <= 2q
+    in L (a sum over index patterns of 2q factors, each counted by a falling factorial of L).
+    """
+    if degree_bound < 0 or extra_points < 1:
+        raise ValueError("need degree_bound >= 0 and at least one verification point")
+    fit_points = list(range(1, degree_bound + 2))
+    check_points = list(range(degree_bound + 2, degree_bound + 2 + extra_points))
+    values = {L: [_rational_energy(e, L) * sympy.Integer(L) ** scale_power for e in energies_at(L)]
+              for L in fit_points + check_points}
+    n_degrees = max(len(v) for v in values.values())
+    for v in values.values():
+        v.extend([sympy.Integer(0)] * (n_degrees - len(v)))
+    polys, verified = [], True
+    for j in range(n_degrees):
+        poly = sympy.Poly(interpolate([(L, values[L][j]) for L in fit_points], L_SYMBOL), L_SYMBOL)
+        verified &= all(poly.eval(L) == values[L][j] for L in check_points)
+        polys.append(poly)
+    return ClosedFormSpectrum(tuple(polys), scale_power, degree_bound, tuple(check_points), bool(verified))
