@@ -292,7 +292,8 @@ def test_kernel_lower_bound_exact(target, audit, tier):
         # Odd k: flipping x_i -> -x_i maps λ_i -> -λ_i and preserves every P_j energy, so λ = 1
         # is general; L^q ||P_j h||^2 is then a polynomial of degree <= 2q in L (closed form).
         closed = closed_form_spectrum(lambda L: _energies(k, g, [1] * L), scale_power=q,
-                                      degree_bound=2 * q, extra_points=sizes["closed_form_extra"])
+                                      degree_bound=2 * q, extra_points=sizes["closed_form_extra"],
+                                      far_points=sizes["closed_form_far_L"])
         verified = closed.verified
         limit = closed.limit_share(kq)
         fit_L = range(1, 2 * q + 2)

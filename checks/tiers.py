@@ -26,10 +26,13 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # theory: exact checks (checks/check_theory.py). examples: hypothesis examples per check at
     # the ci profile (scaled with the profile's max_examples); k2_dims: d grid of the naive
     # expansion for the k = 2 kernel target (every sign class); closed_form_extra: how many
-    # extra L points verify a closed form in L beyond the one that is required.
+    # extra L points verify a closed form in L beyond the one that is required; closed_form_far_L:
+    # far verification points (L * 3! a square keeps the naive expansion over QQ, fast).
     "theory": {
-        "quick": {"examples": 40, "k2_dims": [2, 4, 6, 8], "closed_form_extra": 1},
-        "full": {"examples": 200, "k2_dims": [2, 4, 6, 8, 10, 12], "closed_form_extra": 3},
+        "quick": {"examples": 40, "k2_dims": [2, 4, 6, 8], "closed_form_extra": 1,
+                  "closed_form_far_L": [24]},
+        "full": {"examples": 200, "k2_dims": [2, 4, 6, 8, 10, 12], "closed_form_extra": 3,
+                 "closed_form_far_L": [24, 54]},
     },
 }
 

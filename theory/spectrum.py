@@ -164,10 +164,12 @@ def _rational_energy(e, L: int) -> sympy.Rational:
 
 
 def closed_form_spectrum(energies_at: Callable[[int], Sequence], *, scale_power: int,
-                         degree_bound: int, extra_points: int = 1) -> ClosedFormSpectrum:
+                         degree_bound: int, extra_points: int = 1,
+                         far_points: Sequence[int] = ()) -> ClosedFormSpectrum:
     """Interpolate L^scale_power ||P_j h_L||^2 exactly as polynomials in L of degree <=
     ``degree_bound`` from ``energies_at(L)`` (a list of exact energies, index j) at
-    L = 1..degree_bound + 1, then verify them at ``extra_points`` further values of L.
+    L = 1..degree_bound + 1, then verify them at ``extra_points`` further consecutive values of
+    L and at ``far_points`` (larger L, far outside the fit).
 
     The degree bound must come from the structure of h_L; for h_L = g(L^{-1/2} Σ_i h_k(x_i)) with
     k odd (or g of one parity) and all λ_i = 1, L^q ||P_j h_L||^2 is a polynomial of degree <= 2q
@@ -177,6 +179,7 @@ def closed_form_spectrum(energies_at: Callable[[int], Sequence], *, scale_power:
         raise ValueError("need degree_bound >= 0 and at least one verification point")
     fit_points = list(range(1, degree_bound + 2))
     check_points = list(range(degree_bound + 2, degree_bound + 2 + extra_points))
+    check_points += sorted(set(far_points) - set(fit_points) - set(check_points))
     values = {L: [_rational_energy(e, L) * sympy.Integer(L) ** scale_power for e in energies_at(L)]
               for L in fit_points + check_points}
     n_degrees = max(len(v) for v in values.values())
