@@ -76,28 +76,29 @@ def _ones_like(x):
     return np.ones_like(x)
 
 
-def he_table(max_degree: int, x):
-    """[He_0(x), ..., He_D(x)] stacked on a new last axis (recurrence He_{n+1} = x He_n - n He_{n-1})."""
+def _recurrence_table(max_degree: int, x, step):
+    """[P_0(x), ..., P_D(x)] stacked on a new last axis, for P_0 = 1, P_1 = x and
+    P_{n+1} = step(n, x, P_n, P_{n-1})."""
     D = _check_degree(max_degree)
     x = _as_float64(x)
     cols = [_ones_like(x)]
     if D >= 1:
         cols.append(x * 1.0)
     for n in range(1, D):
-        cols.append(x * cols[n] - n * cols[n - 1])
+        cols.append(step(n, x, cols[n], cols[n - 1]))
     return _stack_last(cols, x)
+
+
+def he_table(max_degree: int, x):
+    """[He_0(x), ..., He_D(x)] stacked on a new last axis (He_{n+1} = x He_n - n He_{n-1})."""
+    return _recurrence_table(max_degree, x, lambda n, x, cur, prev: x * cur - n * prev)
 
 
 def h_table(max_degree: int, x):
-    """[h_0(x), ..., h_D(x)] (orthonormal) stacked on a new last axis."""
-    D = _check_degree(max_degree)
-    x = _as_float64(x)
-    cols = [_ones_like(x)]
-    if D >= 1:
-        cols.append(x * 1.0)
-    for n in range(1, D):
-        cols.append((x * cols[n] - math.sqrt(n) * cols[n - 1]) / math.sqrt(n + 1))
-    return _stack_last(cols, x)
+    """[h_0(x), ..., h_D(x)] (orthonormal) stacked on a new last axis
+    (h_{n+1} = (x h_n - sqrt(n) h_{n-1}) / sqrt(n + 1))."""
+    return _recurrence_table(
+        max_degree, x, lambda n, x, cur, prev: (x * cur - math.sqrt(n) * prev) / math.sqrt(n + 1))
 
 
 def he_numeric(n: int, x):
