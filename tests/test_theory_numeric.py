@@ -146,3 +146,15 @@ def test_compiled_expansion_and_errors():
         h_table(2.5, np.zeros(2))
     constant = expand(sympy.Integer(7), (x,))
     assert np.array_equal(evaluate(constant, np.zeros((4, 1))), np.full(4, 7.0))
+
+
+@pytest.mark.gpu
+def test_evaluate_on_cuda_matches_cpu():
+    xs = sympy.symbols("x1:4")
+    e = expand(sympy.expand((xs[0] + xs[1] * xs[2] - 1) ** 3), xs)
+    X = torch.randn(257, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    on_gpu = evaluate(e, X.to("cuda"))
+    assert on_gpu.device.type == "cuda" and on_gpu.dtype == torch.float64
+    cpu = evaluate(e, X)
+    tol = 16 * len(e) * EPS * torch.as_tensor(_term_condition(e, X.numpy()))
+    assert torch.all((on_gpu.cpu() - cpu).abs() <= tol)
