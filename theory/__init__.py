@@ -17,6 +17,7 @@ from .expansion import (
     rotate,
 )
 from .hermite import (
+    Z,
     HermiteInputError,
     InexactCoefficientError,
     MultiIndexError,
@@ -36,7 +37,16 @@ from .hermite import (
     link_mean,
 )
 from .hypercontractivity import hypercontractive_ratio, lq_norm_power
-from .spectrum import degree_spectrum, plateau, plateau_curve, top_degree_share
+from .spectrum import (
+    ClosedFormSpectrum,
+    closed_form_spectrum,
+    degree_spectrum,
+    plateau,
+    plateau_curve,
+    share_at_degree,
+    top_degree_share,
+    variance,
+)
 
 __all__ = [
     "HermiteExpansion",
@@ -50,6 +60,11 @@ __all__ = [
     "plateau",
     "plateau_curve",
     "top_degree_share",
+    "share_at_degree",
+    "variance",
+    "ClosedFormSpectrum",
+    "closed_form_spectrum",
+    "Z",
     "lq_norm_power",
     "hypercontractive_ratio",
     "he",
