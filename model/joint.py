@@ -1,0 +1,154 @@
+"""Joint training (PAPER.md §5): every parameter of network (1), Adam, μP initialisation and
+learning-rate scaling, a stated stopping rule; full batch or mini-batches.
+
+μP for this network (Yang and Hu's abc-rules for Adam, applied to equation (1)):
+- input-like weights and all biases keep the base learning rate: V (fan-in d, fixed), s, a
+  (fan-in 1: it reads the scalar ĝ), b;
+- the two readouts scale with 1/fan-in: u with lr/m1, c with lr/m2;
+- initialisation: V rows on the unit sphere (variance 1/d per entry), readouts u, c at the μP
+  scale N(0, 1/m1²), N(0, 1/m2²) (``output_init="mup"``, the default here) or zero.
+
+The stopping rule (:class:`StoppingRule`): every ``eval_every`` steps the full training loss is
+evaluated; training stops at the first of (a) ``max_steps`` steps, (b) that loss <= ``target_loss``,
+(c) ``patience`` evaluations in a row without a relative improvement of ``rel_improvement`` over
+the best loss so far. The parameters returned are the last ones. A non-finite loss raises
+:class:`~model.layerwise.NonFiniteLossError` at once.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Iterable
+
+import torch
+from torch import nn
+
+from .data import Dataset, ModelInputError, Target, _check_generator, _check_positive_int, make_dataset
+from .layerwise import NonFiniteLossError, _target_degree
+from .network import ThreeLayerNet, init_three_layer
+
+__all__ = ["StoppingRule", "mup_param_groups", "train_adam", "train_joint"]
+
+
+@dataclass(frozen=True)
+class StoppingRule:
+    """When Adam training stops (see the module docstring)."""
+
+    max_steps: int = 5000
+    eval_every: int = 50
+    patience: int = 10
+    rel_improvement: float = 1e-4
+    target_loss: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_steps", "eval_every", "patience"):
+            _check_positive_int(name, getattr(self, name))
+        if not (self.rel_improvement >= 0 and self.target_loss >= 0):
+            raise ModelInputError("rel_improvement and target_loss must be >= 0")
+
+    def describe(self) -> str:
+        return (f"stop at {self.max_steps} steps, at full-batch train loss <= {self.target_loss:g}, or after "
+                f"{self.patience} evaluations (every {self.eval_every} steps) without a relative improvement "
+                f"of {self.rel_improvement:g}")
+
+
+def mup_param_groups(model: ThreeLayerNet, lr: float) -> list[dict[str, Any]]:
+    """Adam parameter groups with μP learning rates: V, s, a, b at lr; u at lr/m1; c at lr/m2."""
+    if not (lr > 0 and math.isfinite(lr)):
+        raise ModelInputError(f"the learning rate must be finite and > 0, got {lr!r}")
+    return [
+        {"params": [model.V, model.s, model.a, model.b], "lr": lr, "name": "input-and-biases"},
+        {"params": [model.u], "lr": lr / model.m1, "name": "readout-u"},
+        {"params": [model.c], "lr": lr / model.m2, "name": "readout-c"},
+    ]
+
+
+def _full_loss(module: nn.Module, data: Dataset, loss_fn: Callable) -> float:
+    with torch.no_grad():
+        return float(loss_fn(module(data.x), data.y))
+
+
+def _mse(prediction: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return (prediction - y).square().mean()
+
+
+def train_adam(module: nn.Module, data: Dataset, *, param_groups: Iterable[dict[str, Any]], stopping: StoppingRule,
+               generator: torch.Generator, batch_size: int | None = None, weight_decay: float = 0.0,
+               loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = _mse) -> dict[str, Any]:
+    """Train ``module`` on ``data`` with Adam over ``param_groups`` until ``stopping`` says stop.
+
+    ``batch_size=None`` is full batch; otherwise each step draws a mini-batch without replacement
+    within an epoch (a permutation from ``generator`` per epoch). Returns an info dict with the
+    steps taken, why training stopped, the evaluated loss history and the seconds.
+    """
+    gen = _check_generator(generator)
+    n = data.n
+    if batch_size is not None:
+        batch_size = _check_positive_int("batch_size", batch_size)
+        if batch_size > n:
+            raise ModelInputError(f"batch_size {batch_size} exceeds the {n} training samples")
+    groups = list(param_groups)
+    optimiser = torch.optim.Adam(groups, weight_decay=weight_decay)
+    history: list[tuple[int, float]] = []
+    best, stale, reason = math.inf, 0, "max_steps"
+    order, cursor = None, n
+    t0 = time.perf_counter()
+    for step in range(1, stopping.max_steps + 1):
+        if batch_size is None:
+            xb, yb = data.x, data.y
+        else:
+            if cursor + batch_size > n:
+                order = torch.randperm(n, generator=gen, device=gen.device).to(data.x.device)
+                cursor = 0
+            idx = order[cursor:cursor + batch_size]
+            cursor += batch_size
+            xb, yb = data.x[idx], data.y[idx]
+        optimiser.zero_grad(set_to_none=True)
+        loss = loss_fn(module(xb), yb)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(f"Adam training hit a non-finite loss ({float(loss.detach())}) at step {step}; "
+                                     "lower the learning rate")
+        loss.backward()
+        optimiser.step()
+        if step % stopping.eval_every == 0 or step == stopping.max_steps:
+            current = _full_loss(module, data, loss_fn)
+            if not math.isfinite(current):
+                raise NonFiniteLossError(f"the full training loss became non-finite ({current}) after step {step}")
+            history.append((step, current))
+            if current <= stopping.target_loss:
+                reason = "target_loss"
+                break
+            if current < best * (1 - stopping.rel_improvement):
+                best, stale = current, 0
+            else:
+                stale += 1
+                if stale >= stopping.patience:
+                    reason = "plateau"
+                    break
+    return {"steps": step, "stopped_because": reason, "rule": stopping.describe(), "history": history,
+            "final_train_loss": history[-1][1] if history else _full_loss(module, data, loss_fn),
+            "batch_size": batch_size, "seconds": time.perf_counter() - t0}
+
+
+def train_joint(target: Target, *, d: int, n: int, m1: int, m2: int, generator: torch.Generator,
+                k: int | None = None, sigma1: str = "monomial", lr: float = 1e-3, batch_size: int | None = None,
+                stopping: StoppingRule = StoppingRule(), output_init: str = "mup", input_law: str = "gaussian",
+                noise_std: float = 0.0, bias_scale: float = 1.0, b_dof: int = 9,
+                device: torch.device | str | None = None,
+                dtype: torch.dtype = torch.float64) -> tuple[ThreeLayerNet, dict[str, Any]]:
+    """Section 5's protocol: initialise network (1) (σ1 = z^k by default), draw n samples, train
+    all of (V, s, u, a, b, c) jointly with Adam under μP learning rates until ``stopping``.
+
+    Random draws, in order: the network, the data, then the mini-batch permutations.
+    """
+    k = _target_degree(target, k)
+    model = init_three_layer(d, m1, m2, generator=generator, k=k, sigma1=sigma1, bias_scale=bias_scale,
+                             b_dof=b_dof, output_init=output_init, device=device, dtype=dtype)
+    data = make_dataset(target, n, d=d, generator=generator, law=input_law, noise_std=noise_std,
+                        device=device, dtype=dtype)
+    info = train_adam(model, data, param_groups=mup_param_groups(model, lr), stopping=stopping,
+                      generator=generator, batch_size=batch_size)
+    info.update({"d": d, "k": k, "n": n, "m1": m1, "m2": m2, "lr": lr, "sigma1": model.sigma1.name,
+                 "stopping": asdict(stopping), "output_init": output_init})
+    return model, info
