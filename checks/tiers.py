@@ -34,6 +34,15 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "full": {"examples": 200, "k2_dims": [2, 4, 6, 8, 10, 12], "closed_form_extra": 3,
                  "closed_form_far_L": [24, 54]},
     },
+    # model: stage-1 checks (checks/check_model.py). d_by_k: input dimension per feature degree k;
+    # resolution: the largest n is where C times the least-squares risk formula equals this
+    # fraction of Var P_{<=k} h; grid_points: n values (factor 4 apart) ending there; seeds: runs
+    # per n (lemma1.stage1); probe_seeds: runs at the largest n for the probes (>= 6, so that a
+    # refutation is possible within the rule's budget).
+    "model": {
+        "quick": {"d_by_k": {2: 8, 3: 4}, "resolution": 0.1, "grid_points": 3, "seeds": 10, "probe_seeds": 6},
+        "full": {"d_by_k": {2: 12, 3: 6}, "resolution": 0.05, "grid_points": 4, "seeds": 16, "probe_seeds": 8},
+    },
 }
 
 
