@@ -52,14 +52,15 @@ class NonFiniteLossError(FloatingPointError):
     """Training produced a non-finite loss; it stopped rather than return NaN parameters."""
 
 
-def _check_ridge_problem(features: torch.Tensor, y: torch.Tensor, ridge: float) -> tuple[int, int]:
+def _check_ridge_problem(features: torch.Tensor, y: torch.Tensor, ridge: float, *, check_features: bool = True
+                         ) -> tuple[int, int]:
     if features.ndim != 2:
         raise ModelInputError(f"features must be (n, m), got shape {tuple(features.shape)}")
     if y.ndim != 1 or y.shape[0] != features.shape[0]:
         raise ModelInputError(f"labels must be (n={features.shape[0]},), got shape {tuple(y.shape)}")
     if not (isinstance(ridge, (int, float)) and math.isfinite(ridge) and ridge >= 0):
         raise ModelInputError(f"the ridge ξ must be a finite number >= 0, got {ridge!r}")
-    if not (torch.isfinite(features).all() and torch.isfinite(y).all()):
+    if not torch.isfinite(y).all() or (check_features and not torch.isfinite(features).all()):
         raise ModelInputError("features or labels contain non-finite values")
     return int(features.shape[0]), int(features.shape[1])
 
@@ -71,9 +72,10 @@ def ridge_solve(features: torch.Tensor, y: torch.Tensor, ridge: float, *, solver
     ``solver="primal"``: (ΦᵀΦ + nξI) w = Φᵀy (m×m); ``"dual"``: w = Φᵀ(ΦΦᵀ + nξI)⁻¹y (n×n);
     ``"auto"``: the smaller side. Returns w (in Φ's dtype and device) and an info dict with the
     solver used, the relative ridge ξ/mean(Φ²), and the seconds spent forming the Gram and solving.
-    ξ = 0 is ordinary least squares and needs n >= m on the primal side.
+    ξ = 0 is ordinary least squares and needs n >= m on the primal side. Besides the Gram (n·m² or
+    n²·m multiply-adds) the work is O(m³) or O(n³): non-finite features are caught on the Gram.
     """
-    n, m = _check_ridge_problem(features, y, ridge)
+    n, m = _check_ridge_problem(features, y, ridge, check_features=False)
     if solver not in SOLVERS:
         raise ModelInputError(f"unknown solver {solver!r}: choose one of {', '.join(SOLVERS)}")
     side = ("dual" if n < m else "primal") if solver == "auto" else solver
@@ -81,15 +83,17 @@ def ridge_solve(features: torch.Tensor, y: torch.Tensor, ridge: float, *, solver
         raise ModelInputError(f"ordinary least squares (ξ = 0) needs n >= m and the primal solver; got n={n}, m={m}")
     phi = features.detach().to(solve_dtype)
     target = y.detach().to(solve_dtype)
-    scale = float(phi.square().mean())
+    t0 = time.perf_counter()
+    gram = phi.T @ phi if side == "primal" else phi @ phi.T
+    if not torch.isfinite(gram).all():
+        raise ModelInputError("the features contain non-finite values (their Gram is not finite)")
+    scale = float(gram.diagonal().sum()) / (n * m)  # mean(Φ²), from the trace
     relative = ridge / scale if scale > 0 else math.inf
-    if solve_dtype == torch.float32 and relative < FLOAT32_MIN_RELATIVE_RIDGE:
+    if solve_dtype == torch.float32 and relative < FLOAT32_MIN_RELATIVE_RIDGE * (1 - 1e-6):
         raise SolverError(
             f"a float32 Cholesky on this Gram needs a relative ridge ξ/mean(Φ²) >= {FLOAT32_MIN_RELATIVE_RIDGE:g} "
             f"(got {relative:.3g}); raise the ridge or solve in float64"
         )
-    t0 = time.perf_counter()
-    gram = phi.T @ phi if side == "primal" else phi @ phi.T
     gram.diagonal().add_(n * ridge)
     t1 = time.perf_counter()
     chol, status = torch.linalg.cholesky_ex(gram)
