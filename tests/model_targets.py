@@ -11,11 +11,18 @@ import math
 from dataclasses import dataclass, field
 
 import sympy
+import torch
 
 from theory import compose, expand
 from theory.numeric import compile_expansion, evaluate
 
 Z = sympy.Symbol("z")
+EPS = torch.finfo(torch.float64).eps
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    """A CPU torch.Generator seeded with ``seed`` (the model tests' explicit randomness)."""
+    return torch.Generator().manual_seed(seed)
 
 
 @dataclass

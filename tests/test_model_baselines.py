@@ -24,17 +24,13 @@ from model import (
     sample_inputs,
     train_two_layer,
 )
-from model_targets import quadratic_target
-
-EPS = torch.finfo(torch.float64).eps
+from model_targets import EPS, gen, quadratic_target
 
 
-def _gen(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 def _data(n=80, d=5, seed=0):
-    x = sample_inputs(n, d, generator=_gen(seed))
+    x = sample_inputs(n, d, generator=gen(seed))
     y = torch.sin(x[:, 0]) + x[:, 1] * x[:, 2]
     return x, y
 
@@ -43,7 +39,7 @@ def _data(n=80, d=5, seed=0):
 def test_polynomial_kernel_ridge_equals_scikit_learn(degree, gamma, coef0):
     sk = pytest.importorskip("sklearn.kernel_ridge")
     x, y = _data()
-    xt = sample_inputs(30, 5, generator=_gen(1))
+    xt = sample_inputs(30, 5, generator=gen(1))
     ridge = 1e-3
     ours, _ = fit_kernel_ridge(x, y, kernel="polynomial", ridge=ridge, degree=degree, gamma=gamma, coef0=coef0)
     theirs = sk.KernelRidge(alpha=x.shape[0] * ridge, kernel="poly", degree=degree,
@@ -59,7 +55,7 @@ def test_polynomial_kernel_ridge_equals_scikit_learn(degree, gamma, coef0):
 def test_relu_kernel_ridge_equals_scikit_learn_on_the_precomputed_gram(kernel):
     sk = pytest.importorskip("sklearn.kernel_ridge")
     x, y = _data()
-    xt = sample_inputs(20, 5, generator=_gen(2))
+    xt = sample_inputs(20, 5, generator=gen(2))
     ours, _ = fit_kernel_ridge(x, y, kernel=kernel, ridge=1e-3, bias=True)
     K = kernel_matrix(x, x, kernel=kernel, bias=True).numpy()
     theirs = sk.KernelRidge(alpha=x.shape[0] * 1e-3, kernel="precomputed").fit(K, y.numpy())
@@ -68,14 +64,14 @@ def test_relu_kernel_ridge_equals_scikit_learn_on_the_precomputed_gram(kernel):
 
 
 def _pairs(seed=3):
-    x = sample_inputs(4, 6, generator=_gen(seed))
-    return x, torch.cat([x[:1], -x[:1], sample_inputs(2, 6, generator=_gen(seed + 1))])
+    x = sample_inputs(4, 6, generator=gen(seed))
+    return x, torch.cat([x[:1], -x[:1], sample_inputs(2, 6, generator=gen(seed + 1))])
 
 
 @pytest.mark.parametrize("bias", [False, True])
 def test_arccos_kernel_is_the_mean_of_random_relu_units(bias):
     x, z = _pairs()
-    W = torch.randn(400_000, 6 + bias, generator=_gen(5), dtype=torch.float64)
+    W = torch.randn(400_000, 6 + bias, generator=gen(5), dtype=torch.float64)
     lift = lambda t: torch.cat([t / math.sqrt(6), torch.ones(t.shape[0], 1, dtype=t.dtype)], 1) if bias else t / math.sqrt(6)
     units_x, units_z = torch.relu(lift(x) @ W.T), torch.relu(lift(z) @ W.T)
     products = units_x[:, None, :] * units_z[None, :, :]
@@ -86,7 +82,7 @@ def test_arccos_kernel_is_the_mean_of_random_relu_units(bias):
 def test_ntk_is_the_mean_gradient_inner_product_of_a_two_layer_relu_net():
     # f(x) = m^{-1/2} Σ c_j relu(w_j·x̃): ∇_c f·∇_c f' → arccos, ∇_w f·∇_w f' → (x̃·z̃) E[1{w·x̃>0}1{w·z̃>0}]
     x, z = _pairs(7)
-    W = torch.randn(400_000, 6, generator=_gen(8), dtype=torch.float64)
+    W = torch.randn(400_000, 6, generator=gen(8), dtype=torch.float64)
     xs, zs = x / math.sqrt(6), z / math.sqrt(6)
     ax, az = xs @ W.T, zs @ W.T
     terms = torch.relu(ax)[:, None] * torch.relu(az)[None] + (xs @ zs.T)[..., None] * (
@@ -96,7 +92,7 @@ def test_ntk_is_the_mean_gradient_inner_product_of_a_two_layer_relu_net():
 
 
 def test_relu_kernels_closed_form_values():
-    x = sample_inputs(3, 4, generator=_gen(9))
+    x = sample_inputs(3, 4, generator=gen(9))
     torch.testing.assert_close(arccos_kernel(x, x).diagonal(), x.square().sum(1) / 4 / 2)
     e1, e2 = torch.eye(4, dtype=torch.float64)[:1] * 2, torch.eye(4, dtype=torch.float64)[1:2] * 2
     torch.testing.assert_close(arccos_kernel(e1, e2), torch.tensor([[1 / (2 * math.pi)]], dtype=torch.float64))
@@ -105,7 +101,7 @@ def test_relu_kernels_closed_form_values():
 
 def test_random_features_gram_tends_to_the_arccos_kernel():
     x, _ = _data(n=6)
-    model, _ = fit_random_features(x, torch.zeros(6, dtype=torch.float64), width=200_000, ridge=1.0, generator=_gen(10))
+    model, _ = fit_random_features(x, torch.zeros(6, dtype=torch.float64), width=200_000, ridge=1.0, generator=gen(10))
     phi = model.features(x)
     gram = phi @ phi.T
     # each entry is a mean of 2e5 iid products with sd <= E|x̃|^2 ≈ 2: 6 sd ≈ 0.03
@@ -114,15 +110,15 @@ def test_random_features_gram_tends_to_the_arccos_kernel():
 
 def test_random_features_ridge_is_deterministic_and_fits():
     x, y = _data(n=200)
-    a, info = fit_random_features(x, y, width=300, ridge=1e-4, generator=_gen(11))
-    b, _ = fit_random_features(x, y, width=300, ridge=1e-4, generator=_gen(11))
+    a, info = fit_random_features(x, y, width=300, ridge=1e-4, generator=gen(11))
+    b, _ = fit_random_features(x, y, width=300, ridge=1e-4, generator=gen(11))
     assert torch.equal(a.weights, b.weights) and info["solver"] == "dual"
     assert float((a.predict(x) - y).square().mean()) < float(y.var())
 
 
 def test_hermite_oracle_recovers_exact_coefficients_of_a_degree_k_polynomial():
     target = quadratic_target(3)
-    data = make_dataset(target.feature, 60, d=3, generator=_gen(12))
+    data = make_dataset(target.feature, 60, d=3, generator=gen(12))
     oracle, info = fit_hermite_oracle(data.x, data.y, k=2)
     alphas, exact = target.p_expansion.float_terms("h")
     lookup = {tuple(a): c for a, c in zip(alphas.tolist(), exact)}
@@ -139,10 +135,10 @@ def test_multi_indices_count_and_order():
 
 
 def test_two_layer_network_trains_and_is_deterministic():
-    data = make_dataset(quadratic_target(3), 200, d=3, generator=_gen(13))
+    data = make_dataset(quadratic_target(3), 200, d=3, generator=gen(13))
     rule = StoppingRule(max_steps=200, eval_every=20, patience=3)
-    a, info = train_two_layer(data, width=64, generator=_gen(14), lr=3e-2, stopping=rule)
-    b, _ = train_two_layer(data, width=64, generator=_gen(14), lr=3e-2, stopping=rule)
+    a, info = train_two_layer(data, width=64, generator=gen(14), lr=3e-2, stopping=rule)
+    b, _ = train_two_layer(data, width=64, generator=gen(14), lr=3e-2, stopping=rule)
     assert torch.equal(a.W, b.W)
     assert info["final_train_loss"] < info["history"][0][1]
 

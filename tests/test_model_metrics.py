@@ -23,12 +23,9 @@ from model import (
     squared_distance,
     target_variance,
 )
-from model_targets import cubic_target, quadratic_target
+from model_targets import cubic_target, gen, quadratic_target
 from theory import gaussian_expectation, h_basis
 
-
-def _gen(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 def _exact_h(target):
@@ -39,7 +36,7 @@ def _exact_h(target):
 @pytest.mark.parametrize("make,d,degree", [(quadratic_target, 3, 4), (cubic_target, 2, 6)])
 def test_hermite_coordinates_recover_the_exact_expansion(make, d, degree):
     target = make(d)
-    x = sample_inputs(3 * math.comb(d + degree, degree), d, generator=_gen(1))
+    x = sample_inputs(3 * math.comb(d + degree, degree), d, generator=gen(1))
     coords = hermite_coordinates(torch.as_tensor(target.evaluate(x)), x, degree=degree)
     exact = _exact_h(target)
     expected = np.array([exact.get(tuple(a), 0.0) for a in coords.alphas.tolist()])
@@ -49,7 +46,7 @@ def test_hermite_coordinates_recover_the_exact_expansion(make, d, degree):
 
 
 def test_hermite_coordinates_refuse_what_is_not_in_the_span():
-    x = sample_inputs(60, 2, generator=_gen(2))
+    x = sample_inputs(60, 2, generator=gen(2))
     with pytest.raises(ModelInputError, match="not a polynomial of degree <= 2"):
         hermite_coordinates(torch.sin(x[:, 0]), x, degree=2)
     with pytest.raises(ModelInputError, match="cannot determine"):
@@ -113,7 +110,7 @@ def test_oracle_least_squares_risk_is_within_the_formula():
     projection = np.array([exact.get(tuple(a), 0.0) for a in hermite_multi_indices(d, k).tolist()])
     errors = []
     for seed in range(40):
-        data = make_dataset(target, 8 * D, d=d, generator=_gen(100 + seed))
+        data = make_dataset(target, 8 * D, d=d, generator=gen(100 + seed))
         oracle, _ = fit_hermite_oracle(data.x, data.y, k=k)
         errors.append(float(np.square(oracle.coefficients.numpy() - projection).sum()))
     errors = np.array(errors)
@@ -141,7 +138,7 @@ def test_feature_metrics_of_the_exact_projection():
     def projection(x):
         return torch.as_tensor(target.evaluate_projection(x, max_degree=2))
 
-    x = sample_inputs(4000, 4, generator=_gen(3))
+    x = sample_inputs(4000, 4, generator=gen(3))
     out = feature_metrics(projection, target, x, k=2)
     assert out["projection_error"]["mean"] == pytest.approx(0.0, abs=1e-20)
     assert out["corr_feature_p"] == out["corr_projection_p"]

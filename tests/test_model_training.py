@@ -31,13 +31,9 @@ from model import (
     train_layerwise,
 )
 from model.layerwise import _ridge_objective
-from model_targets import quadratic_target
-
-EPS = torch.finfo(torch.float64).eps
+from model_targets import EPS, gen, quadratic_target
 
 
-def _gen(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 class _Quadratic:
@@ -50,9 +46,9 @@ class _Quadratic:
 
 
 def _features(n=200, d=3, m=10, seed=0):
-    x = sample_inputs(n, d, generator=_gen(seed))
-    model = init_three_layer(d, m, 4, generator=_gen(seed + 1), k=2)
-    y = _Quadratic().evaluate(x) + 0.1 * torch.randn(n, generator=_gen(seed + 2), dtype=torch.float64)
+    x = sample_inputs(n, d, generator=gen(seed))
+    model = init_three_layer(d, m, 4, generator=gen(seed + 1), k=2)
+    y = _Quadratic().evaluate(x) + 0.1 * torch.randn(n, generator=gen(seed + 2), dtype=torch.float64)
     return model, x, y
 
 
@@ -95,11 +91,11 @@ def test_gradient_descent_converges_to_the_closed_form():
 
 def test_stage_one_and_two_by_gd_match_the_closed_form():
     target = _Quadratic()
-    data1 = make_dataset(target, 300, d=3, generator=_gen(1))
-    data2 = make_dataset(target, 200, d=3, generator=_gen(2))
+    data1 = make_dataset(target, 300, d=3, generator=gen(1))
+    data2 = make_dataset(target, 200, d=3, generator=gen(2))
     fits = {}
     for method in ("closed-form", "gd"):
-        model = init_three_layer(3, 10, 6, generator=_gen(3), k=2)
+        model = init_three_layer(3, 10, 6, generator=gen(3), k=2)
         info1 = fit_stage1(model, data1, 1e-1, method=method, gd_max_steps=200_000, gd_tol=1e-11)
         info2 = fit_stage2(model, data2, 1e-1, method=method, gd_max_steps=200_000, gd_tol=1e-11)
         fits[method] = (model.u.detach().clone(), model.c.detach().clone(), info1, info2)
@@ -122,26 +118,26 @@ def _ridge_bias_bound(phi: torch.Tensor, y: torch.Tensor, ridge: float, x: torch
 
 def test_stage_one_recovers_a_degree_k_target_within_the_ridge_bias_bound():
     target, ridge = _Quadratic(), 1e-6
-    data = make_dataset(target, 400, d=3, generator=_gen(4))
-    model = init_three_layer(3, 25, 3, generator=_gen(5), k=2)
+    data = make_dataset(target, 400, d=3, generator=gen(4))
+    model = init_three_layer(3, 25, 3, generator=gen(5), k=2)
     fit_stage1(model, data, ridge)
     phi = model.first_layer(data.x).detach()
     bound = _ridge_bias_bound(phi, data.y, ridge, data.x, 2)
-    points = sample_inputs(3 * polynomial_space_dim(3, 2), 3, generator=_gen(6))
+    points = sample_inputs(3 * polynomial_space_dim(3, 2), 3, generator=gen(6))
     error = hermite_coordinates(model.feature(points) - target.evaluate(points), points, degree=2).norm2()
     assert error <= bound + 1e3 * EPS, (error, bound)
 
 
 def test_stage_one_with_full_span_is_the_hermite_oracle_on_the_same_data():
     target, d, k, ridge = quadratic_target(4), 4, 2, 1e-7
-    data = make_dataset(target, 300, d=d, generator=_gen(7))
-    model = init_three_layer(d, 2 * polynomial_space_dim(d, k), 3, generator=_gen(8), k=k)
+    data = make_dataset(target, 300, d=d, generator=gen(7))
+    model = init_three_layer(d, 2 * polynomial_space_dim(d, k), 3, generator=gen(8), k=k)
     fit_stage1(model, data, ridge)
     oracle, info = fit_hermite_oracle(data.x, data.y, k=k)
     assert info["basis_size"] == polynomial_space_dim(d, k)
     phi = model.first_layer(data.x).detach()
     bound = _ridge_bias_bound(phi, data.y, ridge, data.x, k)
-    points = sample_inputs(3 * polynomial_space_dim(d, k), d, generator=_gen(9))
+    points = sample_inputs(3 * polynomial_space_dim(d, k), d, generator=gen(9))
     gap = hermite_coordinates(model.feature(points) - oracle.predict(points), points, degree=k).norm2()
     assert gap <= bound + 1e3 * EPS, (gap, bound)
 
@@ -149,9 +145,9 @@ def test_stage_one_with_full_span_is_the_hermite_oracle_on_the_same_data():
 def test_stage_two_does_not_increase_its_own_objective():
     # c = 0 is feasible, so the ridge optimum's objective is at most the residual MSE of ĝ alone.
     target, ridge2 = quadratic_target(4), 1e-3
-    data1 = make_dataset(target, 300, d=4, generator=_gen(10))
-    data2 = make_dataset(target, 200, d=4, generator=_gen(11))
-    model = init_three_layer(4, 40, 30, generator=_gen(12), k=2)
+    data1 = make_dataset(target, 300, d=4, generator=gen(10))
+    data2 = make_dataset(target, 200, d=4, generator=gen(11))
+    model = init_three_layer(4, 40, 30, generator=gen(12), k=2)
     info = fit_layerwise(model, data1, data2, ridge1=1e-6, ridge2=ridge2)
     with torch.no_grad():
         residual_mse = float((model.feature(data2.x) - data2.y).square().mean())
@@ -162,12 +158,12 @@ def test_stage_two_does_not_increase_its_own_objective():
 
 def test_layerwise_runs_are_deterministic_and_report_their_sizes():
     options = dict(d=4, n1=120, n2=50, m1=30, m2=20, ridge1=1e-6, ridge2=1e-3)
-    a, info = train_layerwise(quadratic_target(4), generator=_gen(12), **options)
-    b, _ = train_layerwise(quadratic_target(4), generator=_gen(12), **options)
+    a, info = train_layerwise(quadratic_target(4), generator=gen(12), **options)
+    b, _ = train_layerwise(quadratic_target(4), generator=gen(12), **options)
     for p, q in zip(a.parameters(), b.parameters()):
         assert torch.equal(p, q)
     assert (info["n1"], info["m1"], info["k"], info["sigma1"]) == (120, 30, 2, "h_2")
-    _, low = train_layerwise(quadratic_target(4), generator=_gen(12), sigma1_degree=1, **options)
+    _, low = train_layerwise(quadratic_target(4), generator=gen(12), sigma1_degree=1, **options)
     assert low["sigma1"] == "h_1"
 
 
@@ -199,30 +195,30 @@ def test_diverging_gradient_descent_stops_with_a_clear_error():
 
 def test_joint_training_lowers_the_loss_under_the_stated_rule():
     rule = StoppingRule(max_steps=120, eval_every=20, patience=4)
-    model, info = train_joint(quadratic_target(3), d=3, n=256, m1=9, m2=20, generator=_gen(13), lr=3e-2,
+    model, info = train_joint(quadratic_target(3), d=3, n=256, m1=9, m2=20, generator=gen(13), lr=3e-2,
                               stopping=rule, sigma1="monomial")
     first, last = info["history"][0][1], info["final_train_loss"]
     assert last < first and info["stopped_because"] in ("max_steps", "plateau", "target_loss")
     assert "patience" not in info["rule"] and "4 evaluations" in info["rule"]
-    again, _ = train_joint(quadratic_target(3), d=3, n=256, m1=9, m2=20, generator=_gen(13), lr=3e-2,
+    again, _ = train_joint(quadratic_target(3), d=3, n=256, m1=9, m2=20, generator=gen(13), lr=3e-2,
                            stopping=rule, sigma1="monomial")
     assert torch.equal(model.V, again.V)
 
 
 def test_mini_batches_and_their_errors():
-    data = make_dataset(quadratic_target(3), 64, d=3, generator=_gen(14))
-    model = init_three_layer(3, 9, 5, generator=_gen(15), k=2, output_init="mup")
+    data = make_dataset(quadratic_target(3), 64, d=3, generator=gen(14))
+    model = init_three_layer(3, 9, 5, generator=gen(15), k=2, output_init="mup")
     info = train_adam(model, data, param_groups=[{"params": list(model.parameters()), "lr": 1e-2}],
-                      stopping=StoppingRule(max_steps=20, eval_every=5), generator=_gen(16), batch_size=16)
+                      stopping=StoppingRule(max_steps=20, eval_every=5), generator=gen(16), batch_size=16)
     assert info["steps"] == 20 and info["batch_size"] == 16
     with pytest.raises(ModelInputError, match="exceeds"):
         train_adam(model, data, param_groups=[{"params": list(model.parameters()), "lr": 1e-2}],
-                   stopping=StoppingRule(max_steps=2), generator=_gen(16), batch_size=65)
+                   stopping=StoppingRule(max_steps=2), generator=gen(16), batch_size=65)
 
 
 def test_non_finite_training_loss_stops_training_and_says_so():
-    data = make_dataset(quadratic_target(3), 32, d=3, generator=_gen(17))
-    model = init_three_layer(3, 9, 5, generator=_gen(18), k=2, output_init="mup")
+    data = make_dataset(quadratic_target(3), 32, d=3, generator=gen(17))
+    model = init_three_layer(3, 9, 5, generator=gen(18), k=2, output_init="mup")
 
     def nan_after_three(prediction, y, calls=[0]):
         calls[0] += 1
@@ -231,7 +227,7 @@ def test_non_finite_training_loss_stops_training_and_says_so():
 
     with pytest.raises(NonFiniteLossError, match="non-finite loss .* at step 4"):
         train_adam(model, data, param_groups=[{"params": list(model.parameters()), "lr": 1e-2}],
-                   stopping=StoppingRule(max_steps=10, eval_every=100), generator=_gen(19), loss_fn=nan_after_three)
+                   stopping=StoppingRule(max_steps=10, eval_every=100), generator=gen(19), loss_fn=nan_after_three)
 
 
 def test_dataset_shapes_are_checked():
