@@ -115,7 +115,7 @@ class KernelRidgeModel:
     params: dict[str, Any] = field(default_factory=dict)
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        K = kernel_matrix(x.to(self.x_train.dtype), self.x_train, kernel=self.kernel, **self.params)
+        K = kernel_matrix(x.to(self.x_train.device, self.x_train.dtype), self.x_train, kernel=self.kernel, **self.params)
         return K @ self.dual_coef
 
 
@@ -149,7 +149,7 @@ class RandomFeaturesModel:
     bias: bool
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(_lift(x.to(self.W.dtype), self.bias) @ self.W.T) / math.sqrt(self.W.shape[0])
+        return torch.relu(_lift(x.to(self.W.device, self.W.dtype), self.bias) @ self.W.T) / math.sqrt(self.W.shape[0])
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x) @ self.weights

@@ -233,3 +233,20 @@ def test_non_finite_training_loss_stops_training_and_says_so():
 def test_dataset_shapes_are_checked():
     with pytest.raises(ModelInputError, match="data set needs"):
         Dataset(torch.zeros(4, 2, dtype=torch.float64), torch.zeros(3, dtype=torch.float64))
+
+
+@pytest.mark.gpu
+def test_the_same_code_runs_on_the_gpu_and_matches_the_cpu():
+    target = quadratic_target(4)
+    data = make_dataset(target, 400, d=4, generator=gen(20))
+    cpu = init_three_layer(4, 30, 20, generator=gen(21), k=2)
+    gpu = init_three_layer(4, 30, 20, generator=gen(21), k=2).to("cuda")
+    for model, where in ((cpu, "cpu"), (gpu, "cuda")):
+        moved = Dataset(data.x.to(where), data.y.to(where))
+        fit_layerwise(model, moved, moved, ridge1=1e-3, ridge2=1e-3)
+    # float64 on both; different BLAS summation orders: relative 1e-8 on a well-posed ridge
+    torch.testing.assert_close(gpu.u.detach().cpu(), cpu.u.detach(), rtol=1e-8, atol=1e-10)
+    torch.testing.assert_close(gpu(data.x.to("cuda")).cpu(), cpu(data.x), rtol=1e-8, atol=1e-10)
+    cuda_gen = torch.Generator(device="cuda").manual_seed(3)
+    x = sample_inputs(16, 4, generator=cuda_gen)
+    assert x.device.type == "cuda" and init_three_layer(4, 8, 4, generator=cuda_gen, k=2).V.device.type == "cuda"
