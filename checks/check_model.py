@@ -380,7 +380,9 @@ def _figures(name: str, reference: Stage1Reference, runs: Stage1Runs, decision: 
         figure(f"{name}-error", title=f"stage 1: ||ĝ - P<=k h||²/Var h ({label})", xlabel="n", ylabel="error",
                xscale="log", yscale="log", series_list=[
                    series("seed median (min-max)", n, np.median(errors, 0), low=errors.min(0), high=errors.max(0)),
-                   series(f"C·S/(n-D-1), C={RATE_CONSTANT:g}", n, decision.bounds, style="guide")]),
+                   series(f"C·S/(n-D-1), C={RATE_CONSTANT:g} (the rule's bound)", n, decision.bounds, style="guide"),
+                   series("S/(n-D-1) (least-squares risk formula)", n,
+                          [row["ols_formula"] for row in decision.measured["grid"]], style="guide")]),
         figure(f"{name}-corr", title=f"stage 1: corr(ĝ, p) ({label})", xlabel="n", ylabel="corr", xscale="log",
                series_list=[series("seed median (min-max)", n, np.median(corrs, 0), low=corrs.min(0), high=corrs.max(0)),
                             series("corr(P<=k h, p) exact", n, [reference.population_corr] * len(n), style="guide")]),
