@@ -134,6 +134,7 @@ def test_multi_indices_count_and_order():
     assert alphas[1:5].tolist() == np.eye(4, dtype=int).tolist()
 
 
+@pytest.mark.training
 def test_two_layer_network_trains_and_is_deterministic():
     data = make_dataset(quadratic_target(3), 200, d=3, generator=gen(13))
     rule = StoppingRule(max_steps=200, eval_every=20, patience=3)

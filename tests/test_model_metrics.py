@@ -93,6 +93,7 @@ def test_ols_excess_risk_formula_and_its_domain():
         ols_excess_risk(1.0, n=10, dimension=9)
 
 
+@pytest.mark.training
 def test_oracle_least_squares_risk_is_within_the_formula():
     """The premise of the lemma1.stage1 rule: E‖ĝ_OLS − P_{<=k}h‖² <= S/(n − D − 1). 40 seeds of
     the exact-basis OLS at n = 8D; the one-sided 99.9% t lower bound of the seed mean must not exceed

@@ -39,6 +39,7 @@ def small_case():
     return reference, runs, low
 
 
+@pytest.mark.training
 def test_the_true_limit_is_supported(small_case):
     reference, runs, _ = small_case
     decision = stage1_limit_verdict(reference, runs, resolution=RESOLUTION)
@@ -46,6 +47,7 @@ def test_the_true_limit_is_supported(small_case):
     assert decision.measured["resolved"]
 
 
+@pytest.mark.training
 @pytest.mark.parametrize("factor", [2.0, 4.0])
 def test_a_limit_off_by_a_multiple_of_p_is_refuted(small_case, factor):
     reference, runs, _ = small_case
@@ -56,6 +58,7 @@ def test_a_limit_off_by_a_multiple_of_p_is_refuted(small_case, factor):
     assert stage1_limit_verdict(wrong, runs, resolution=RESOLUTION).verdict is Verdict.REFUTED
 
 
+@pytest.mark.training
 def test_a_limit_off_by_a_constant_is_refuted(small_case):
     reference, runs, _ = small_case
     limit = reference.limit.copy()
@@ -63,6 +66,7 @@ def test_a_limit_off_by_a_constant_is_refuted(small_case):
     assert stage1_limit_verdict(reference.with_limit(limit), runs, resolution=RESOLUTION).verdict is Verdict.REFUTED
 
 
+@pytest.mark.training
 def test_stage_one_with_a_degree_k_minus_one_activation_is_refuted(small_case):
     reference, _, low = small_case
     decision = stage1_limit_verdict(reference, low, resolution=RESOLUTION)

@@ -73,6 +73,7 @@ def test_auto_solver_takes_the_smaller_side():
     assert info["solver"] == "dual"
 
 
+@pytest.mark.training
 def test_gradient_descent_converges_to_the_closed_form():
     model, x, y = _features()
     phi = model.first_layer(x).detach()
@@ -89,6 +90,7 @@ def test_gradient_descent_converges_to_the_closed_form():
     assert float((weights.detach() - closed).norm()) <= bound
 
 
+@pytest.mark.training
 def test_stage_one_and_two_by_gd_match_the_closed_form():
     target = _Quadratic()
     data1 = make_dataset(target, 300, d=3, generator=gen(1))
@@ -156,6 +158,7 @@ def test_stage_two_does_not_increase_its_own_objective():
     assert info["stage2"]["train_mse"] == pytest.approx(objective - ridge2 * float(model.c.detach().square().sum()))
 
 
+@pytest.mark.training
 def test_layerwise_runs_are_deterministic_and_report_their_sizes():
     options = dict(d=4, n1=120, n2=50, m1=30, m2=20, ridge1=1e-6, ridge2=1e-3)
     a, info = train_layerwise(quadratic_target(4), generator=gen(12), **options)
@@ -193,6 +196,7 @@ def test_diverging_gradient_descent_stops_with_a_clear_error():
         ridge_gradient_descent(phi, y, 1e-3, weights=weights, max_steps=5000, lr=10.0)
 
 
+@pytest.mark.training
 def test_joint_training_lowers_the_loss_under_the_stated_rule():
     rule = StoppingRule(max_steps=120, eval_every=20, patience=4)
     model, info = train_joint(quadratic_target(3), d=3, n=256, m1=9, m2=20, generator=gen(13), lr=3e-2,
@@ -205,6 +209,7 @@ def test_joint_training_lowers_the_loss_under_the_stated_rule():
     assert torch.equal(model.V, again.V)
 
 
+@pytest.mark.training
 def test_mini_batches_and_their_errors():
     data = make_dataset(quadratic_target(3), 64, d=3, generator=gen(14))
     model = init_three_layer(3, 9, 5, generator=gen(15), k=2, output_init="mup")
