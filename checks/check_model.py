@@ -43,6 +43,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 import numpy as np
+import pytest
 import torch
 from scipy import stats
 
@@ -393,6 +394,7 @@ def _rule_text() -> str:
     return __doc__.split("The decision rule of ``lemma1.stage1``")[1].split("The probes")[0].strip()
 
 
+@pytest.mark.training
 @claim_check("lemma1.stage1", k=[2, 3])
 def test_stage1_learns_the_degree_k_projection(k, audit, rng, tier, device):
     sizes, target, reference, grid, m1 = _case(k, tier, rng)
@@ -442,12 +444,14 @@ def _probe(audit, rng, tier, device, *, k: int, narrow: bool, why: str):
     )
 
 
+@pytest.mark.training
 @claim_check("probe.narrow-width", k=[2, 3])
 def test_narrow_width_leaves_a_gap(k, audit, rng, tier, device):
     _probe(audit, rng, tier, device, k=k, narrow=True,
            why="m1 = D/2 < C(d+k, k): G is the exact distance of P_{<=k} h to the span of the m1 features")
 
 
+@pytest.mark.training
 @claim_check("probe.activation-degree", k=[2, 3])
 def test_low_degree_activation_misses_the_degree_k_part(k, audit, rng, tier, device):
     _probe(audit, rng, tier, device, k=k, narrow=False,
