@@ -29,8 +29,6 @@ from hypothesis.errors import InvalidArgument
 
 from checks.registry import BALANCED, CENTRED_LINK, HOMOGENEOUS, INFO_EXP_1, MANY_COMPONENTS, NORMALISED, ORTHOGONAL
 from theory.features import (
-    BALANCE_HIGH,
-    BALANCE_LOW,
     SINGLE_FEATURE,
     BlockFeature,
     HierarchicalTarget,
@@ -67,11 +65,24 @@ __all__ = [
     "multi_feature_targets",
     "violators",
     "VIOLATOR_STRATEGIES",
+    "CI_EXAMPLES",
+    "scaled_examples",
 ]
 
 #: The paper's block families (PAPER.md §1): h_k on directions, products on coordinate blocks,
 #: and any homogeneous ψ on a local block of dimension <= k.
 FAMILIES = ("hermite", "product", "general")
+
+
+#: max_examples of the ``ci`` profile; example counts in checks/tiers.py are stated relative to it.
+CI_EXAMPLES = 100
+
+
+def scaled_examples(count: int) -> int:
+    """``count`` examples at the ci profile, scaled with the loaded profile (dev, thorough)."""
+    from hypothesis import settings
+
+    return max(1, count * settings().max_examples // CI_EXAMPLES)
 
 
 @dataclass(frozen=True)
@@ -388,41 +399,28 @@ def few_component_features(*, k: int, max_L: int = 2, max_d: int = 64) -> st.Sea
     return build()
 
 
+def _coordinate_violator(psi_strategy, lam_strategy, assumption: str, *, k: int | None = None) -> st.SearchStrategy[Violator]:
+    """ψ on consecutive coordinate blocks with drawn weights, tagged with ``assumption``."""
+    return st.builds(lambda psi, lam: Violator(BlockFeature.coordinate(psi, lam, k=k), assumption),
+                     psi_strategy, lam_strategy)
+
+
 def unbalanced_features(*, k: int, max_L: int = 12) -> st.SearchStrategy[Violator]:
     """A spike λ_1 >> the rest (normalised, exact); tagged BALANCED."""
-
-    @st.composite
-    def build(draw):
-        psi = draw(block_types(k=k))
-        w = draw(spiked_lambdas(min_size=2, max_size=max(2, max_L)))
-        return Violator(BlockFeature.coordinate(psi, w), BALANCED)
-
-    return build()
+    return _coordinate_violator(block_types(k=k), spiked_lambdas(min_size=2, max_size=max(2, max_L)), BALANCED)
 
 
 def unnormalised_features(*, k: int, max_L: int = 8) -> st.SearchStrategy[Violator]:
     """Balanced λ times a rational c != 1 (Σ λ² = c² L); tagged NORMALISED."""
-
-    @st.composite
-    def build(draw):
-        psi = draw(block_types(k=k))
-        lam = draw(balanced_lambdas(min_size=1, max_size=max_L))
-        c = draw(st.sampled_from([Fraction(1, 2), Fraction(3, 4), Fraction(5, 4), Fraction(6, 5)]))
-        return Violator(BlockFeature.coordinate(psi, [c * v for v in lam]), NORMALISED)
-
-    return build()
+    factors = st.sampled_from([Fraction(1, 2), Fraction(3, 4), Fraction(5, 4), Fraction(6, 5)])
+    scaled = st.tuples(balanced_lambdas(min_size=1, max_size=max_L), factors).map(lambda t: [t[1] * v for v in t[0]])
+    return _coordinate_violator(block_types(k=k), scaled, NORMALISED)
 
 
 def lower_degree_features(*, k: int, max_L: int = 8) -> st.SearchStrategy[Violator]:
     """ψ with lower-degree parts (p not homogeneous); tagged HOMOGENEOUS."""
-
-    @st.composite
-    def build(draw):
-        psi = draw(non_homogeneous_block_types(k=k))
-        lam = draw(balanced_lambdas(min_size=1, max_size=max_L))
-        return Violator(BlockFeature.coordinate(psi, lam, k=k), HOMOGENEOUS)
-
-    return build()
+    return _coordinate_violator(non_homogeneous_block_types(k=k), balanced_lambdas(min_size=1, max_size=max_L),
+                                HOMOGENEOUS, k=k)
 
 
 def non_orthogonal_features(*, k: int, min_d: int = 2, max_d: int = 4) -> st.SearchStrategy[Violator]:

@@ -43,6 +43,20 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "quick": {"d_by_k": {2: 8, 3: 4}, "resolution": 0.1, "grid_points": 3, "seeds": 10, "probe_seeds": 6},
         "full": {"d_by_k": {2: 12, 3: 6}, "resolution": 0.05, "grid_points": 4, "seeds": 16, "probe_seeds": 8},
     },
+    # lemma2: exact checks of checks/check_lemma2.py (structured engine). examples: drawn (ψ, g,
+    # motif) instances per k at the ci profile; L_max / grid_points: geometric L grid of the exact
+    # values (random unequal λ); max_q: largest link degree drawn; few_components_d: d grid at fixed
+    # L; unbalanced_n: spiked family L = n²; geometric_L: geometric-λ family; tensor_d_k2/k3: d grids
+    # of the general-tensor conjecture (k = 3 is the naive expansion: cost C(d + 9, 9)).
+    "lemma2": {
+        "quick": {"examples": 4, "L_max": 10_000, "grid_points": 14, "max_q": 3,
+                  "few_components_d": [32, 64, 128, 256], "unbalanced_n": [2, 4, 8, 16, 32, 64, 100],
+                  "geometric_L": [4, 16, 64, 256], "tensor_d_k2": [4, 8, 16, 32], "tensor_d_k3": [3, 4, 5, 6]},
+        "full": {"examples": 16, "L_max": 100_000, "grid_points": 20, "max_q": 4,
+                 "few_components_d": [32, 64, 128, 256, 1024], "unbalanced_n": [2, 4, 8, 16, 32, 64, 128, 316],
+                 "geometric_L": [4, 16, 64, 256, 1024], "tensor_d_k2": [4, 8, 16, 32, 64, 128],
+                 "tensor_d_k3": [3, 4, 5, 6, 7, 8]},
+    },
 }
 
 

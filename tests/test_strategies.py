@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import numpy as np
 import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis.errors import InvalidArgument

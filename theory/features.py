@@ -49,7 +49,6 @@ from .structured import (
     BlockType,
     LinkQuantities,
     PowerSumPolynomial,
-    StructureError,
     link_quantities,
     moment,
     project_numeric,
@@ -320,6 +319,9 @@ class Feature:
 
 
 def _naive_moment(feature: Feature, r: int) -> sympy.Expr:
+    """E p^r by expansion; for even r as ||p^{r/2}||² (half the degree, far fewer terms)."""
+    if r % 2 == 0:
+        return compose(Z ** (r // 2), Z, feature.expansion(), feature.variables).norm2()
     return compose(Z**r, Z, feature.expansion(), feature.variables).mean()
 
 
@@ -986,6 +988,8 @@ class MultiFeatureTarget:
         self.g = sympy.Poly(sympy.sympify(g), *self.symbols)
         self.q = int(self.g.total_degree())
         self.R = len(self.features)
+        self.k = max(f.k for f in self.features)
+        self.L = sum(f.L for f in self.features)
         self._numeric_g = sympy.lambdify(self.symbols, self.g.as_expr(), modules="math")
 
     @cached_property
