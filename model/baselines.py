@@ -127,6 +127,8 @@ def fit_kernel_ridge(x: torch.Tensor, y: torch.Tensor, *, kernel: str = "polynom
         raise ModelInputError(f"need x (n, d) and y (n,); got {tuple(x.shape)} and {tuple(y.shape)}")
     if not (math.isfinite(ridge) and ridge > 0):
         raise ModelInputError(f"kernel ridge needs a ridge ξ > 0, got {ridge!r}")
+    if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
+        raise ModelInputError("kernel ridge: the inputs or labels contain NaN or inf")
     t0 = time.perf_counter()
     xs = x.to(solve_dtype)
     K = kernel_matrix(xs, xs, kernel=kernel, **params)

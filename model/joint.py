@@ -11,7 +11,8 @@ learning-rate scaling, a stated stopping rule; full batch or mini-batches.
 The stopping rule (:class:`StoppingRule`): every ``eval_every`` steps the full training loss is
 evaluated; training stops at the first of (a) ``max_steps`` steps, (b) that loss <= ``target_loss``,
 (c) ``patience`` evaluations in a row without a relative improvement of ``rel_improvement`` over
-the best loss so far. The parameters returned are the last ones. A non-finite loss raises
+the best loss so far. The parameters returned are the last ones. A non-finite loss, or one above
+``divergence_factor`` times the initial loss (a diverged run), raises
 :class:`~model.layerwise.NonFiniteLossError` at once.
 """
 from __future__ import annotations
@@ -40,17 +41,24 @@ class StoppingRule:
     patience: int = 10
     rel_improvement: float = 1e-4
     target_loss: float = 0.0
+    # A run whose evaluated loss exceeds this multiple of its initial loss has diverged. Adam's
+    # steps are bounded by the learning rate, so a too-large rate need not reach inf; without
+    # this guard such a run would return huge, finite parameters and yield a verdict silently.
+    divergence_factor: float = 1e6
 
     def __post_init__(self) -> None:
         for name in ("max_steps", "eval_every", "patience"):
             _check_positive_int(name, getattr(self, name))
         if not (self.rel_improvement >= 0 and self.target_loss >= 0):
             raise ModelInputError("rel_improvement and target_loss must be >= 0")
+        if not self.divergence_factor > 1:
+            raise ModelInputError(f"divergence_factor must be > 1, got {self.divergence_factor!r}")
 
     def describe(self) -> str:
         return (f"stop at {self.max_steps} steps, at full-batch train loss <= {self.target_loss:g}, or after "
                 f"{self.patience} evaluations (every {self.eval_every} steps) without a relative improvement "
-                f"of {self.rel_improvement:g}")
+                f"of {self.rel_improvement:g}; a loss above {self.divergence_factor:g} times the initial "
+                f"loss is a divergence (an error)")
 
 
 def mup_param_groups(model: ThreeLayerNet, lr: float) -> list[dict[str, Any]]:
@@ -94,6 +102,7 @@ def train_adam(module: nn.Module, data: Dataset, *, param_groups: Iterable[dict[
     best, stale, reason = math.inf, 0, "max_steps"
     order, cursor = None, n
     t0 = time.perf_counter()
+    initial = _full_loss(module, data, loss_fn)
     for step in range(1, stopping.max_steps + 1):
         if batch_size is None:
             xb, yb = data.x, data.y
@@ -115,6 +124,10 @@ def train_adam(module: nn.Module, data: Dataset, *, param_groups: Iterable[dict[
             current = _full_loss(module, data, loss_fn)
             if not math.isfinite(current):
                 raise NonFiniteLossError(f"the full training loss became non-finite ({current}) after step {step}")
+            if current > stopping.divergence_factor * max(initial, torch.finfo(torch.float64).tiny):
+                raise NonFiniteLossError(
+                    f"training diverged: the full training loss {current:.3g} after step {step} exceeds "
+                    f"{stopping.divergence_factor:g} times the initial loss {initial:.3g}; lower the learning rate")
             history.append((step, current))
             if current <= stopping.target_loss:
                 reason = "target_loss"

@@ -228,7 +228,7 @@ def test_non_finite_training_loss_stops_training_and_says_so():
     def nan_after_three(prediction, y, calls=[0]):
         calls[0] += 1
         loss = (prediction - y).square().mean()
-        return loss * float("nan") if calls[0] > 3 else loss
+        return loss * float("nan") if calls[0] > 4 else loss  # call 1: the initial full loss
 
     with pytest.raises(NonFiniteLossError, match="non-finite loss .* at step 4"):
         train_adam(model, data, param_groups=[{"params": list(model.parameters()), "lr": 1e-2}],
