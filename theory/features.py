@@ -442,7 +442,7 @@ class BlockFeature(Feature):
         U = self.directions.reshape(-1, self.d)
         return float(np.max(np.abs(U @ U.T - np.eye(U.shape[0]))))
 
-    @property
+    @cached_property
     def orthogonal(self) -> bool:
         """Blocks on mutually orthogonal subspaces, with orthonormal local coordinates (exactly
         for coordinates and rational directions; within 64·d·eps for float directions)."""
