@@ -9,16 +9,15 @@ equalities and inequalities are exact comparisons.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Callable, Iterable, Sequence
 
 import sympy
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from checks.audit import claim_check
 from checks.evidence import Verdict
 from checks.report import figure, series
+from checks.strategies import polynomial_link_expressions, polynomials, scaled_examples
 from theory import compose, plateau_curve
 from theory.hermite import (
     Z,
@@ -32,53 +31,11 @@ from theory.hypercontractivity import hypercontractive_bound_power, lq_norm_powe
 from theory.spectrum import closed_form_spectrum, share_at_degree
 
 AREA = "theory"
-CI_EXAMPLES = 100  # max_examples of the ci profile; tier sizes are stated relative to it
 
 
 def _examples(tier) -> int:
     """Hypothesis examples for this tier, scaled with the loaded profile (dev, thorough)."""
-    return max(1, tier.sizes(AREA)["examples"] * settings().max_examples // CI_EXAMPLES)
-
-
-# --- strategies (exact rational data, built valid) ---------------------------------------------
-
-_coefficients = st.fractions(min_value=-4, max_value=4, max_denominator=6)
-_nonzero_coefficients = _coefficients.filter(bool)
-
-
-@st.composite
-def rational_links(draw, *, max_degree: int) -> sympy.Expr:
-    """A polynomial link g(z) = Σ_m c_m z^m of degree 0..max_degree with rational c_m."""
-    degree = draw(st.integers(0, max_degree))
-    coeffs = draw(st.lists(_coefficients, min_size=degree, max_size=degree))
-    lead = draw(_nonzero_coefficients)
-    return sum((sympy.Rational(c.numerator, c.denominator) * Z**m
-                for m, c in enumerate(coeffs + [lead])), sympy.Integer(0))
-
-
-@st.composite
-def rational_polynomials(draw, *, max_vars: int, max_degree: int):
-    """(f, variables, k): a polynomial of total degree exactly k in 1..max_vars variables with a
-    few rational terms (sparse, so the top-degree term is drawn first and kept nonzero)."""
-    d = draw(st.integers(1, max_vars))
-    k = draw(st.integers(1, max_degree))
-    xs = sympy.symbols(f"x1:{d + 1}")
-
-    def monomial(degree):
-        picks = draw(st.lists(st.integers(0, d - 1), min_size=degree, max_size=degree))
-        return sympy.Mul(*[xs[i] for i in picks])
-
-    f = _rational(draw(_nonzero_coefficients)) * monomial(k)
-    for _ in range(draw(st.integers(0, 4))):
-        f += _rational(draw(_coefficients)) * monomial(draw(st.integers(0, k)))
-    f = sympy.expand(f)
-    if sympy.Poly(f, *xs).total_degree() != k:  # a lower term cancelled the top one: re-add it
-        f = sympy.expand(f + monomial(k) * 1)
-    return f, xs, sympy.Poly(f, *xs).total_degree()
-
-
-def _rational(c: Fraction) -> sympy.Rational:
-    return sympy.Rational(c.numerator, c.denominator)
+    return scaled_examples(tier.sizes(AREA)["examples"])
 
 
 # --- stein.exact ----------------------------------------------------------------------------
@@ -108,7 +65,7 @@ def test_stein_exact(max_degree, audit, tier):
     cases = []
 
     @settings(max_examples=_examples(tier))
-    @given(rational_links(max_degree=max_degree))
+    @given(polynomial_link_expressions(max_degree=max_degree))
     def collect(g):
         cases.append((g, *stein_sides(g)))
 
@@ -185,7 +142,7 @@ def test_hypercontractivity(q, audit, tier):
     max_degree = 3 if q == 4 else 2
 
     @settings(max_examples=_examples(tier))
-    @given(rational_polynomials(max_vars=3, max_degree=max_degree))
+    @given(polynomials(max_vars=3, max_degree=max_degree))
     def collect(drawn):
         f, xs, k = drawn
         cases.append(HypercontractiveCase.of(f, xs, q, k))

@@ -67,6 +67,8 @@ __all__ = [
     "VIOLATOR_STRATEGIES",
     "CI_EXAMPLES",
     "scaled_examples",
+    "polynomial_link_expressions",
+    "polynomials",
 ]
 
 #: The paper's block families (PAPER.md §1): h_k on directions, products on coordinate blocks,
@@ -489,3 +491,60 @@ def violators(*, k: int, assumptions: Sequence[str] | None = None) -> st.SearchS
     if unknown or not names:
         raise InvalidArgument(f"unknown assumptions {unknown}; choose from {sorted(VIOLATOR_STRATEGIES)}")
     return st.one_of(*[VIOLATOR_STRATEGIES[n](k) for n in names])
+
+
+# --- exact algebra: links and polynomials as sympy expressions ------------------------------------
+
+def _sympy_rationals(*, magnitude: int, max_denominator: int, nonzero: bool) -> st.SearchStrategy[sympy.Rational]:
+    numbers = (nonzero_rationals(min_magnitude=Fraction(1, max_denominator), max_magnitude=magnitude,
+                                 max_denominator=max_denominator) if nonzero
+               else rationals(min_value=-magnitude, max_value=magnitude, max_denominator=max_denominator))
+    return numbers.map(lambda c: sympy.Rational(c.numerator, c.denominator))
+
+
+def polynomial_link_expressions(*, max_degree: int, magnitude: int = 4,
+                                max_denominator: int = 6) -> st.SearchStrategy[sympy.Expr]:
+    """A polynomial g(z) = Σ_m c_m z^m in ``theory.hermite.Z`` of degree exactly 0..max_degree with
+    rational c_m, |c_m| <= magnitude (the leading one nonzero by construction)."""
+    from theory.hermite import Z
+
+    _check_at_least("max_degree", max_degree, 0)
+
+    @st.composite
+    def build(draw):
+        degree = draw(st.integers(0, max_degree))
+        lower = draw(st.lists(_sympy_rationals(magnitude=magnitude, max_denominator=max_denominator, nonzero=False),
+                              min_size=degree, max_size=degree))
+        lead = draw(_sympy_rationals(magnitude=magnitude, max_denominator=max_denominator, nonzero=True))
+        return sum((c * Z**m for m, c in enumerate([*lower, lead])), sympy.Integer(0))
+
+    return build()
+
+
+def polynomials(*, max_vars: int, max_degree: int, max_top_terms: int = 3, max_lower_terms: int = 4,
+                magnitude: int = 4, max_denominator: int = 6) -> st.SearchStrategy[tuple[sympy.Expr, tuple[sympy.Symbol, ...], int]]:
+    """(f, variables, k): a sparse polynomial in x1..x_d (d in 1..max_vars) of total degree exactly
+    k in 1..max_degree, with rational coefficients. Its degree-k part is 1..max_top_terms distinct
+    monomials with nonzero coefficients (distinct monomials cannot cancel, so the degree is exact);
+    the other terms have lower degree."""
+    _check_at_least("max_vars", max_vars, 1)
+    _check_at_least("max_degree", max_degree, 1)
+    _check_at_least("max_top_terms", max_top_terms, 1)
+
+    @st.composite
+    def build(draw):
+        d = draw(st.integers(1, max_vars))
+        k = draw(st.integers(1, max_degree))
+        xs = sympy.symbols(f"x1:{d + 1}")
+        index_tuples = lambda degree: st.lists(st.integers(0, d - 1), min_size=degree, max_size=degree).map(
+            lambda picks: tuple(sorted(picks)))
+        coefficient = lambda nonzero: _sympy_rationals(magnitude=magnitude, max_denominator=max_denominator,
+                                                       nonzero=nonzero)
+        top = draw(st.lists(index_tuples(k), min_size=1, max_size=max_top_terms, unique=True))
+        f = sum((draw(coefficient(True)) * sympy.Mul(*[xs[i] for i in m]) for m in top), sympy.Integer(0))
+        for _ in range(draw(st.integers(0, max_lower_terms))):
+            m = draw(index_tuples(draw(st.integers(0, k - 1))))
+            f += draw(coefficient(False)) * sympy.Mul(*[xs[i] for i in m])
+        return sympy.expand(f), xs, k
+
+    return build()

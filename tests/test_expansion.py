@@ -8,7 +8,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checks.check_theory import rational_polynomials
+from checks.strategies import polynomials, rational_orthogonal_matrices
 from theory import (
     HermiteExpansion,
     InexactCoefficientError,
@@ -29,7 +29,7 @@ from theory import (
 from theory.hermite import Z, he
 
 x, y, w = sympy.symbols("x y w")
-polys = rational_polynomials(max_vars=3, max_degree=4)
+polys = polynomials(max_vars=3, max_degree=4)
 
 
 def test_small_example_by_hand():
@@ -92,7 +92,7 @@ def test_linearity(first, second, a, b):
 
 
 @settings(max_examples=25)
-@given(rational_polynomials(max_vars=2, max_degree=3), rational_polynomials(max_vars=2, max_degree=3))
+@given(polynomials(max_vars=2, max_degree=3), polynomials(max_vars=2, max_degree=3))
 def test_linearisation_product_against_direct_multiplication(first, second):
     variables = tuple(sympy.symbols("x1:3"))
     f, g = first[0], second[0]
@@ -116,20 +116,8 @@ def test_orthonormal_basis():
     assert expand(poly, variables).coefficient((3, 2)) == sympy.sqrt(12)
 
 
-@st.composite
-def rational_rotations(draw, *, d: int):
-    """A product of two Householder reflections I - 2 v v^T / v^T v with integer v (exactly
-    orthogonal, rational)."""
-    U = sympy.eye(d)
-    for _ in range(2):
-        v = sympy.Matrix(draw(st.lists(st.integers(-3, 3), min_size=d, max_size=d)
-                              .filter(lambda xs: any(xs))))
-        U = U * (sympy.eye(d) - 2 * v * v.T / (v.T * v)[0, 0])
-    return U
-
-
 @settings(max_examples=20)
-@given(rational_polynomials(max_vars=3, max_degree=3), rational_rotations(d=3))
+@given(polynomials(max_vars=3, max_degree=3), rational_orthogonal_matrices(d=3))
 def test_rotation_preserves_norm_and_energies(drawn, U):
     f, _, _ = drawn
     variables = tuple(sympy.symbols("x1:4"))

@@ -18,11 +18,10 @@ from checks.check_theory import (
     decide_top_share,
     gaussian_limit_share,
     paper_feature,
-    rational_links,
-    rational_polynomials,
     stein_sides,
 )
 from checks.evidence import Verdict
+from checks.strategies import polynomial_link_expressions, polynomials
 from theory import compose, expand, gaussian_expectation
 from theory.hermite import Z, he, link_mean, link_poly
 from theory.hypercontractivity import hypercontractive_ratio_power
@@ -52,7 +51,7 @@ def test_stein_rule_refutes_a_planted_wrong_identity():
 
 
 @settings(max_examples=20)
-@given(rational_links(max_degree=6))
+@given(polynomial_link_expressions(max_degree=6))
 def test_stein_sides_match_he1_coefficient(g):
     lhs, rhs = stein_sides(g)
     assert lhs == rhs == link_mean(sympy.expand(g * Z))
@@ -97,7 +96,7 @@ def test_hypercontractive_ratio_exact_values():
 
 
 @settings(max_examples=15)
-@given(rational_polynomials(max_vars=2, max_degree=2))
+@given(polynomials(max_vars=2, max_degree=2))
 def test_lq_norm_power_q2_is_parseval(drawn):
     from theory.hypercontractivity import lq_norm_power
 

@@ -12,7 +12,7 @@ import torch
 from hypothesis import given, settings
 from numpy.polynomial import hermite_e
 
-from checks.check_theory import rational_polynomials
+from checks.strategies import polynomials
 from theory import NegativeDegreeError, expand
 from theory.hermite import he_coefficients
 from theory.numeric import (
@@ -82,7 +82,7 @@ def _term_condition(expansion, X: np.ndarray) -> np.ndarray:
 
 
 @settings(max_examples=25)
-@given(rational_polynomials(max_vars=3, max_degree=4))
+@given(polynomials(max_vars=3, max_degree=4))
 def test_evaluate_against_exact_values(drawn):
     f, xs, k = drawn
     e = expand(f, xs)
@@ -106,7 +106,7 @@ def _tensor_quadrature(d: int, n_nodes: int):
 
 
 @settings(max_examples=20)
-@given(rational_polynomials(max_vars=3, max_degree=4))
+@given(polynomials(max_vars=3, max_degree=4))
 def test_quadrature_oracle_for_mean_and_norm(drawn):
     f, xs, k = drawn
     e = expand(f, xs)
