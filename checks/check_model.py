@@ -50,7 +50,6 @@ from scipy import stats
 from checks.audit import claim_check
 from checks.evidence import Interval, Tolerance, Verdict, combine
 from checks.report import figure, series
-from checks.stats import verdict_at_most
 from model import (
     hermite_coordinates,
     hermite_features,

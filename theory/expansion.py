@@ -22,7 +22,6 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import sympy
 from sympy.polys.constructor import construct_domain
-from sympy.polys.polyerrors import CoercionFailed
 from sympy.polys.rings import PolyElement, PolyRing
 
 from .hermite import (
