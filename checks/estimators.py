@@ -31,6 +31,7 @@ __all__ = [
     "BELOW_GRID",
     "NOT_REACHED",
     "Threshold",
+    "isotonic",
     "threshold_n",
     "CensoredThresholdError",
     "ExponentFit",
@@ -59,8 +60,24 @@ class Threshold:
         return self.status != REACHED
 
 
+def isotonic(values: Sequence[float], *, increasing: bool = True) -> np.ndarray:
+    """The least-squares monotone fit of ``values`` (pool adjacent violators, equal weights):
+    the estimate of a curve known to be monotone (an expected risk against n) from noisy points."""
+    y = np.asarray(values, dtype=float)
+    if not increasing:
+        return -isotonic(-y, increasing=True)
+    blocks: list[list[float]] = []  # [mean, weight]
+    for v in y:
+        blocks.append([float(v), 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, w2 = blocks.pop()
+            m1, w1 = blocks.pop()
+            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2])
+    return np.concatenate([np.full(int(w), m) for m, w in blocks])
+
+
 def threshold_n(ns: Sequence[float], values: Sequence[float], target: float, *,
-                direction: str = "increasing") -> Threshold:
+                direction: str = "increasing", monotone: bool = False) -> Threshold:
     """n*: the smallest n from which ``values`` stays at or past ``target``.
 
     ``direction='increasing'``: reached means value >= target (a correlation rising to rho);
@@ -68,6 +85,8 @@ def threshold_n(ns: Sequence[float], values: Sequence[float], target: float, *,
     grid point is reached too, so a noisy early excursion does not count. Between the last
     unreached point and the next one, n* is interpolated linearly in (log n, value).
     ``ns`` must be positive and strictly increasing (a geometric grid is the intended use).
+    ``monotone=True`` first replaces the values by their isotonic fit (``isotonic``) in the given
+    direction, so one noisy point (a heavy-tailed training set) moves n* by pooling, not by a jump.
     """
     ns = np.asarray(ns, dtype=float)
     vals = np.asarray(values, dtype=float)
@@ -77,6 +96,8 @@ def threshold_n(ns: Sequence[float], values: Sequence[float], target: float, *,
         raise ValueError("the n grid must be positive and strictly increasing")
     if not np.all(np.isfinite(vals)):
         raise ValueError("threshold_n needs finite values (a failed run must be handled before)")
+    if direction in ("increasing", "decreasing") and monotone:
+        vals = isotonic(vals, increasing=direction == "increasing")
     if direction == "increasing":
         reached = vals >= target
     elif direction == "decreasing":

@@ -116,3 +116,16 @@ def test_collapse_with_no_overlap_is_nan():
     assert math.isnan(collapse_score(curves, 0.0))
     with pytest.raises(ValueError, match=">= 2 values of d"):
         collapse_score({8: ([1, 2], [0, 1])}, 1.0)
+
+
+def test_isotonic_fit_pools_violators_and_steadies_the_threshold():
+    from checks.estimators import isotonic
+
+    assert list(isotonic([1, 3, 2, 4, 0, 5])) == [1, 2.25, 2.25, 2.25, 2.25, 5]
+    assert list(isotonic([5, 3, 4, 1], increasing=False)) == [5, 3.5, 3.5, 1]
+    ns = [10, 20, 40, 80, 160]
+    dip = [0.1, 0.5, 0.95, 0.6, 0.97]  # one noisy run late in the grid
+    assert threshold_n(ns, dip, 0.9).bracket == (80.0, 160.0)  # raw: the dip moves n* a whole step
+    smooth = threshold_n(ns, dip, 0.9, monotone=True)
+    assert smooth.status == REACHED and 80 < smooth.n_star < 160 and smooth.bracket == (80.0, 160.0)
+    assert threshold_n(ns, [0.1, 0.5, 0.95, 0.93, 0.97], 0.9, monotone=True).bracket == (20.0, 40.0)
