@@ -57,6 +57,34 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
                  "geometric_L": [4, 16, 64, 256, 1024], "tensor_d_k2": [4, 8, 16, 32, 64, 128],
                  "tensor_d_k3": [3, 4, 5, 6, 7, 8]},
     },
+    # theorem1: sweeps of checks/check_theorem1.py (Theorem 1, lemma1 at scale, kernel separation,
+    # stage 2, corollary). multiples (k3_multiples for k = 3, whose heavy-tailed §5 target needs
+    # more): n1 grid in units of C(d+k, k) (geometric, ratio √2); k2_ds /
+    # k3_ds: d grids of the network exponents; seeds: replicates per (d, n); n_test: test points
+    # per (d, seed); n2, m2, ridge2: stage 2 of the network sweeps; hypothesis_examples: drawn
+    # target families per check. kernel_*: the plateau comparison (one d, n1 = multiple·C(d+k,k))
+    # and the kernel-exponent sweep (n in units of C(d+kq, kq)); stage2_*: d and n2 grids of the
+    # given-feature stage 2; corollary_*: d grid and the one-step n grid (units of C(d+2, 2)).
+    "theorem1": {
+        "quick": {"seeds": 6, "n_test": 8192, "multiples": [2 ** (j / 2) for j in range(13)],
+                  "k3_multiples": [2 ** (j / 2) for j in range(15)],
+                  "k2_ds": [8, 12, 16, 24], "k3_ds": [6, 8, 10, 12], "n2": 1024, "m2": 64, "ridge2": 1e-3,
+                  "hypothesis_examples": 2,
+                  "kernel_d": 24, "kernel_multiple": 16, "kernel_seeds": 2, "kernel_rf_width": 2048,
+                  "kernel_exponent_ds": [6, 8, 10, 12], "kernel_multiples": [2 ** (j / 2 - 3) for j in range(9)],
+                  "kernel_exponent_seeds": 3,
+                  "stage2_ds": [32, 128, 512, 2048], "stage2_n2": [2 ** j for j in range(3, 14)],
+                  "corollary_ds": [8, 12, 16, 24], "onestep_multiples": [2 ** j for j in range(0, 7)]},
+        "full": {"seeds": 8, "n_test": 16384, "multiples": [2 ** (j / 2) for j in range(13)],
+                 "k3_multiples": [2 ** (j / 2) for j in range(15)],
+                 "k2_ds": [16, 24, 32, 48], "k3_ds": [10, 14, 18, 24], "n2": 2048, "m2": 128, "ridge2": 1e-3,
+                 "hypothesis_examples": 3,
+                 "kernel_d": 48, "kernel_multiple": 16, "kernel_seeds": 3, "kernel_rf_width": 8192,
+                 "kernel_exponent_ds": [8, 10, 12, 16], "kernel_multiples": [2 ** (j / 2 - 3) for j in range(9)],
+                 "kernel_exponent_seeds": 4,
+                 "stage2_ds": [32, 128, 512, 2048, 8192], "stage2_n2": [2 ** j for j in range(3, 15)],
+                 "corollary_ds": [16, 24, 32, 48], "onestep_multiples": [2 ** j for j in range(0, 8)]},
+    },
 }
 
 
