@@ -74,7 +74,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
                   "kernel_exponent_ds": [6, 8, 10, 12], "kernel_multiples": [2 ** (j / 2 - 3) for j in range(9)],
                   "kernel_exponent_seeds": 3,
                   "stage2_ds": [32, 128, 512, 2048], "stage2_n2": [2 ** j for j in range(3, 14)],
-                  "corollary_ds": [8, 12, 16, 24], "onestep_multiples": [2 ** j for j in range(0, 7)]},
+                  "corollary_ds": [8, 12, 16, 24], "onestep_multiples": [2 ** j for j in range(0, 8)]},
         "full": {"seeds": 8, "n_test": 16384, "multiples": [2 ** (j / 2) for j in range(13)],
                  "k3_multiples": [2 ** (j / 2) for j in range(15)],
                  "k2_ds": [16, 24, 32, 48], "k3_ds": [10, 14, 18, 24], "n2": 2048, "m2": 128, "ridge2": 1e-3,
