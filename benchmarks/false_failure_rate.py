@@ -5,7 +5,7 @@ many fresh base seeds and reports, per check, the observed failures k/N with a C
 interval next to the declared budget. A check whose interval lies wholly above its budget is
 over budget: fix it with better statistics, never a looser tolerance.
 
-    python benchmarks/false_failure_rate.py --seeds 20 --tier quick -n 2
+    python benchmarks/false_failure_rate.py --seeds 20 --tier quick -n 2 [-k lemma1]
 
 The first seed runs every check (to find the statistical ones); later seeds run only those.
 Each seed uses its own cache directory, so no cached training run is reused across seeds.
@@ -25,11 +25,11 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_audit(seed: int, tier: str, workers: str, work: Path, nodeids: list[str]) -> dict:
+def run_audit(seed: int, tier: str, workers: str, work: Path, nodeids: list[str], select: str | None) -> dict:
     report_dir = work / f"report-{seed}"
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
            "--seed", str(seed), "--tier", tier, "--report-dir", str(report_dir),
-           "--cache-dir", str(work / f"cache-{seed}"), *(nodeids or ["checks"])]
+           "--cache-dir", str(work / f"cache-{seed}"), *(nodeids or ["checks", *(["-k", select] if select else [])])]
     subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     path = report_dir / "audit.json"
     if not path.exists():
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first-seed", type=int, default=1_000_000)
     ap.add_argument("--tier", default="quick", choices=("quick", "full"))
     ap.add_argument("-n", dest="workers", default="2", help="pytest-xdist workers")
+    ap.add_argument("-k", dest="select", default=None, help="pytest -k expression limiting the checks")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "false_failure.json")
     args = ap.parse_args(argv)
 
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         nodeids: list[str] = []
         for i in range(args.seeds):
             seed = args.first_seed + i
-            records = gating_records(run_audit(seed, args.tier, args.workers, Path(tmp), nodeids))
+            records = gating_records(run_audit(seed, args.tier, args.workers, Path(tmp), nodeids, args.select))
             nodeids = nodeids or sorted(records)
             runs += 1
             red_runs += any(failed for _, failed in records.values())

@@ -148,6 +148,21 @@ def test_joint_against_layerwise(target, audit, tier, base_seed, cache_dir, devi
         key = "; ".join(f"{m}: {'γ=%.2f' % f.gamma if f else 'n* censored by the grid'}" for m, f in fits.items())
     key += "; median corr at equal n: " + ", ".join(_side_by_side(curves))
     band = degree_band(sorted(curves["joint"]), 3)
+    extra_d = _figure2_rule_elsewhere(joint, own, specs, s5)
+    for d, result in extra_d.items():
+        # The Figure 2 claim is asymptotic (some constant C in n ≈ C·d³): the rule at one fixed C on a d
+        # below the gated grid cannot refute it, but a failure there must show in the claim's row.
+        refuted = result["verdict"] == Verdict.REFUTED.value
+        audit.record(
+            "experiment.figure2",
+            verdict=Verdict.INCONCLUSIVE if refuted else result["verdict"],
+            rule=("the experiment.figure2 rule (checks/check_section5.py) at a d outside the quick tier's gated grid; "
+                  "a refutation there is reported as INCONCLUSIVE (one small d at one fixed C cannot refute an "
+                  "asymptotic claim), never dropped"),
+            key_figure=f"d={d}: rule gives {result['verdict']}: {result['key_figure']}",
+            parameters={"d": int(d), "target": "section5", "joint": {"m1": "d²", "m2": s5["m2"], "lr": s5["lr"]}},
+            measured={"rule_verdict": result["verdict"]},
+        )
     audit.record(
         verdict=verdict,
         rule=(f"n*(d) per seed = smallest n from which the isotonic fit of corr(ĝ,p) stays >= {level:g}·ρ(d) (ρ exact, "
@@ -164,7 +179,7 @@ def test_joint_against_layerwise(target, audit, tier, base_seed, cache_dir, devi
         measured={"population_corr": rho, "level": level,
                   "fits": {m: (f.as_dict() if f else None) for m, f in fits.items()}, "censored": censored,
                   "degree3_band_on_grid": [band.low, band.high],
-                  "figure2_rule_at_extra_d": _figure2_rule_elsewhere(joint, own, specs, s5),
+                  "figure2_rule_at_extra_d": extra_d,
                   "median_corr": {m: {str(d): dict(zip(map(str, median_band(by_seed)[0].astype(int)),
                                                         map(float, median_band(by_seed)[1])))
                                       for d, by_seed in c.items()} for m, c in curves.items()}},
@@ -173,7 +188,7 @@ def test_joint_against_layerwise(target, audit, tier, base_seed, cache_dir, devi
                "the layerwise one has m1 = 2·C(d+3,3) fixed features. Stage-1 least squares on the §5 target is slowed by "
                "the heavy tails of h = C p³ (PAPER.md §7), whereas Adam on the joint network fits ĝ ∝ p directly; at small d "
                "the slopes are biased low (degree-3 band on this grid given). figure2_rule_at_extra_d: the Figure 2 rule "
-               "at the d that the claim check leaves out of the quick tier (d = 4), reported, not gating."),
+               "at the d that the claim check leaves out of the quick tier (d = 4), also recorded under experiment.figure2."),
     )
 
 

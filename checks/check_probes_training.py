@@ -42,7 +42,6 @@ from checks.check_section5 import (APPROACH_FRACTION, approach_verdict, below_ve
                                    law_test_set, median_interval, run_seeds)
 from checks.check_theorem1 import GRAM_RIDGE, build_target, one_sided_z, section5_spec, target_spec
 from checks.evidence import Interval, Tolerance, Verdict
-from checks.registry import SAMPLES, Claim, Kind, register
 from checks.seeds import derive_seed, numpy_generator
 from checks.sweep import Run, SweepResults, run_sweep
 from model.layerwise import train_layerwise
@@ -371,9 +370,6 @@ def test_few_components_training(L, audit, tier, base_seed, cache_dir, device):
                "affordable n (per-seed corr from −0.4 to 0.6 around a ceiling of 0.23)."))
 
 
-register(Claim("probe.few-samples", Kind.PROBE, "Assumption n ≫ d^k removed (PAPER.md §4, Theorem 1)",
-               "With n well below d^k samples (n <= C(d+k, k)/8) stage 1 cannot estimate the degree-k part, so "
-               "corr(ĝ, p) stays below 1/2; with n = C·C(d+k, k) it recovers p.", (SAMPLES,)))
 
 FEW_SAMPLES_SHARE = 1 / 8  # "well below": n <= C(d+k, k)/8
 

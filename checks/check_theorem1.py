@@ -53,7 +53,7 @@ from checks.audit import claim_check
 from checks.estimators import (CensoredThresholdError, ExponentFit, Threshold, collapse_profile,
                                dimension_slope, fit_exponent, log_factor_slope, threshold_n)
 from checks.evidence import Interval, Verdict, combine
-from checks.registry import GAUSSIAN, ORTHOGONAL, Claim, Kind, register
+from checks.registry import get_claim
 from checks.report import figure, series
 from checks.seeds import derive_seed, numpy_generator
 from checks.sweep import Run, SweepResults, canonical_json, run_sweep
@@ -1053,11 +1053,7 @@ def test_stage2_given_feature(feature, audit, tier, base_seed, cache_dir, device
 
 # Our one-step variant is not NDL 2023's method (module note in the evidence), so its exponent is
 # recorded under its own conjecture, not as the corollary's verdict.
-ONE_STEP_CLAIM = register(Claim(
-    "conjecture.one-step-quadratic", Kind.CONJECTURE, "Corollary (k = 2): the comparison with Nichani, Damian, Lee 2023",
-    "One gradient step on the stage-1 readout (instead of training it to convergence) needs ≈ d^4 samples for "
-    "quadratic features, NDL 2023's bound read as a rate; measured with an idealised one-step variant "
-    "(orthonormal Hermite features of degree <= 2, unit step).", (GAUSSIAN, ORTHOGONAL)))
+ONE_STEP_CLAIM = get_claim("conjecture.one-step-quadratic")  # registered in checks/registry.py
 
 
 @claim_check("corollary.quadratic", k=[2])

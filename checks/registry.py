@@ -178,6 +178,9 @@ _PAPER_CLAIMS = [
     Claim("probe.narrow-width", Kind.PROBE, "Width m1 = d^{k+α} (PAPER.md §2, §7)",
           "With m1 below the number C(d+k, k) of polynomials of degree <= k, stage 1 cannot reach "
           "P_{<=k} h: a gap remains at any n.", (WIDTH,)),
+    Claim("probe.few-samples", Kind.PROBE, "Assumption n ≫ d^k removed (PAPER.md §4, Theorem 1)",
+          "With n well below d^k samples (n <= C(d+k, k)/8) stage 1 cannot estimate the degree-k part, so "
+          "corr(ĝ, p) stays below 1/2; with n = C·C(d+k, k) it recovers p.", (SAMPLES,)),
     Claim("conjecture.general-tensor", Kind.CONJECTURE, "Section 6, open question 1",
           "The approximate Stein lemma, and stage-1 recovery of p, hold for general homogeneous "
           "degree-k p = <A, He_k(x)> close in law to a Gaussian, not only the orthogonal class.", ()),
@@ -186,6 +189,10 @@ _PAPER_CLAIMS = [
     Claim("conjecture.joint-training", Kind.CONJECTURE, "Section 6, open question 3",
           "Training all layers jointly learns hierarchical polynomials with a sample-complexity "
           "exponent like the layerwise procedure's.", ()),
+    Claim("conjecture.one-step-quadratic", Kind.CONJECTURE, "Corollary (k = 2): the comparison with Nichani, Damian, Lee 2023",
+          "One gradient step on the stage-1 readout (instead of training it to convergence) needs ≈ d^4 samples for "
+          "quadratic features, NDL 2023's bound read as a rate; measured with an idealised one-step variant "
+          "(orthonormal Hermite features of degree <= 2, unit step).", (GAUSSIAN, ORTHOGONAL)),
 ]
 
 for _claim in _PAPER_CLAIMS:
