@@ -1,11 +1,13 @@
-"""Determinism of the audit: the same base seed gives the same verdicts and the same measured
-values under ``-n 0``, ``-n 2`` and ``-n auto``, and in reversed test order.
+"""Determinism of the audit: the same base seed gives the same verdicts, the same measured
+values and the same figure data under ``-n 0``, ``-n 2`` and ``-n auto``, and in reversed test
+order.
 
     python benchmarks/determinism.py                # the whole audit, four times
     python benchmarks/determinism.py -k lemma2      # a subset
 
 Each run gets its own cache directory (a shared cache would make later runs read the first run's
-results and agree trivially). Verdicts must agree exactly. Measured floats must agree within
+results and agree trivially). Verdicts must agree exactly. Measured floats and the numbers
+behind each figure must agree within
 ``--rtol`` (default 1e-6): xdist workers run one BLAS thread and ``-n 0`` runs several, which
 changes the summation order of float64 reductions (relative error ~1e-16 per operation),
 amplified by the condition of the least-squares solves (Gram condition numbers up to ~1e8 at the
@@ -61,14 +63,18 @@ def compare(a: dict, b: dict, rtol: float) -> list[str]:
         x, y = ea[key], eb[key]
         if x["verdict"] != y["verdict"]:
             problems.append(f"{key[0]}: verdict {x['verdict']} != {y['verdict']}")
-        fx, fy = dict(flatten(x["measured"])), dict(flatten(y["measured"]))
+        # measured values and the data behind every figure
+        fx = dict(flatten({"measured": x["measured"], "figures": x["figures"]}))
+        fy = dict(flatten({"measured": y["measured"], "figures": y["figures"]}))
+        if fx.keys() != fy.keys():
+            problems.append(f"{key[0]}: different measured/figure fields: {sorted(fx.keys() ^ fy.keys())[:5]}")
         for name in fx.keys() & fy.keys():
             u, v = fx[name], fy[name]
             if isinstance(u, float) and isinstance(v, float) and math.isfinite(u) and math.isfinite(v):
                 if not math.isclose(u, v, rel_tol=rtol, abs_tol=rtol * 1e-6):
-                    problems.append(f"{key[0]}: measured{name} {u!r} != {v!r}")
+                    problems.append(f"{key[0]}: {name} {u!r} != {v!r}")
             elif u != v:
-                problems.append(f"{key[0]}: measured{name} {u!r} != {v!r}")
+                problems.append(f"{key[0]}: {name} {u!r} != {v!r}")
     return problems
 
 
