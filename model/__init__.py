@@ -12,6 +12,13 @@ Training (each returns ``(model, info)``, info a JSON-ready dict)::
                     method="closed-form" | "gd", solver="auto" | "primal" | "dual", device, dtype)
     train_joint(target, *, d, n, m1, m2, generator, k=None, sigma1="monomial", lr=1e-3,
                 batch_size=None, stopping=StoppingRule(...), output_init="mup", device, dtype)
+    train_joint_batch(target, *, d, ns, m1, m2, generators, ...)   # S runs as one stacked model
+    train_joint_many([train_joint keyword dicts], max_batch=None)  # groups compatible runs, keeps order
+    train_stage1_batch(target, *, d, n1, m1, ridge1, generators, ...)  # stage 1 of S runs, batched
+
+    train_one_step(target, *, d, n1, n2, width, inner_width=None, eta1, ridge, generator,
+                   sigma1="relu", input_law="gaussian", ...)      # Nichani–Damian–Lee 2023's one step
+    select_one_step_hyperparameters(target, *, ..., n_validation=2**15, eta1_multiples, ridge_grid)
 
 Lower level (on given data): ``init_three_layer``, ``fit_stage1``, ``fit_stage2``,
 ``fit_layerwise``, ``ridge_solve``, ``ridge_gradient_descent``, ``train_adam``,
@@ -52,12 +59,14 @@ from .baselines import (
     hermite_features,
     hermite_multi_indices,
     kernel_matrix,
+    plug_in_hermite_step,
     polynomial_kernel,
     relu_ntk_kernel,
     train_two_layer,
 )
 from .data import INPUT_LAWS, Dataset, ModelInputError, Target, evaluate_on, make_dataset, sample_inputs, split_samples
 from .joint import StoppingRule, mup_param_groups, train_adam, train_joint
+from .batched import train_joint_batch, train_joint_many, train_stage1_batch
 from .layerwise import (
     NonFiniteLossError,
     SolverError,
@@ -81,6 +90,7 @@ from .metrics import (
     squared_distance,
     target_variance,
 )
+from .onestep import OneStepNet, init_one_step, select_one_step_hyperparameters, train_one_step
 from .network import (
     PolynomialActivation,
     ThreeLayerNet,
@@ -98,11 +108,13 @@ __all__ = [
     "PolynomialActivation", "make_sigma1", "ThreeLayerNet", "init_three_layer",
     "polynomial_space_dim", "theory_widths", "experiment_widths",
     "ridge_solve", "ridge_gradient_descent", "fit_stage1", "fit_stage2", "fit_layerwise", "train_layerwise",
-    "StoppingRule", "mup_param_groups", "train_adam", "train_joint",
+    "StoppingRule", "mup_param_groups", "train_adam", "train_joint", "train_joint_batch", "train_joint_many",
+    "train_stage1_batch",
+    "OneStepNet", "init_one_step", "train_one_step", "select_one_step_hyperparameters",
     "polynomial_kernel", "arccos_kernel", "relu_ntk_kernel", "kernel_matrix",
     "KernelRidgeModel", "fit_kernel_ridge", "RandomFeaturesModel", "fit_random_features",
     "TwoLayerReLU", "train_two_layer",
-    "hermite_multi_indices", "hermite_features", "HermiteOracleModel", "fit_hermite_oracle",
+    "hermite_multi_indices", "hermite_features", "HermiteOracleModel", "fit_hermite_oracle", "plug_in_hermite_step",
     "MeanEstimate", "squared_distance", "correlation", "target_variance", "normalised_test_mse",
     "projection_values", "feature_metrics", "HermiteCoordinates", "hermite_coordinates",
     "ols_sandwich_constant", "ols_excess_risk",

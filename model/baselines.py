@@ -1,4 +1,4 @@
-"""Baselines on the same data (PAPER.md §4): kernel ridge with rotation-invariant kernels, ridge on
+"""Baselines on the same data (docs/paper.md §4): kernel ridge with rotation-invariant kernels, ridge on
 random two-layer ReLU features, a two-layer ReLU network trained end to end, and an oracle ridge on
 the exact orthonormal Hermite basis of degree <= k (the population target of stage 1).
 
@@ -27,8 +27,9 @@ import torch
 from torch import nn
 
 from theory.numeric import h_table
+from theory.validation import nonnegative_integer
 
-from .data import Dataset, ModelInputError, _check_generator, _check_positive_int
+from .data import Dataset, ModelInputError, check_generator, check_positive_int
 from .joint import StoppingRule, train_adam
 from .layerwise import SolverError, ridge_solve
 
@@ -48,6 +49,7 @@ __all__ = [
     "hermite_features",
     "HermiteOracleModel",
     "fit_hermite_oracle",
+    "plug_in_hermite_step",
 ]
 
 KERNELS = ("polynomial", "arccos", "ntk")
@@ -67,7 +69,7 @@ def polynomial_kernel(x: torch.Tensor, z: torch.Tensor, *, degree: int, gamma: f
                       coef0: float = 1.0) -> torch.Tensor:
     """(γ x·z + c0)^degree, shape (n, m); γ defaults to 1/d."""
     _check_pair(x, z)
-    degree = _check_positive_int("degree", degree)
+    degree = check_positive_int("degree", degree)
     gamma = 1.0 / x.shape[1] if gamma is None else gamma
     return (gamma * (x @ z.T) + coef0) ** degree
 
@@ -97,6 +99,9 @@ def relu_ntk_kernel(x: torch.Tensor, z: torch.Tensor, *, bias: bool = False) -> 
 def kernel_matrix(x: torch.Tensor, z: torch.Tensor, *, kernel: str, **params: Any) -> torch.Tensor:
     """The Gram K[i, j] = k(x_i, z_j) for a kernel named in :data:`KERNELS`."""
     if kernel == "polynomial":
+        if "degree" not in params:
+            raise ModelInputError("the polynomial kernel needs its degree: pass degree=... (k·q for a target "
+                                  "g∘p, the degree of h)")
         return polynomial_kernel(x, z, **params)
     if kernel == "arccos":
         return arccos_kernel(x, z, **params)
@@ -114,9 +119,12 @@ class KernelRidgeModel:
     kernel: str
     params: dict[str, Any] = field(default_factory=dict)
 
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """f at the rows of x, called like the network (``model(x)``)."""
         K = kernel_matrix(x.to(self.x_train.device, self.x_train.dtype), self.x_train, kernel=self.kernel, **self.params)
         return K @ self.dual_coef
+
+    predict = __call__  # scikit-learn's name, kept as an alias
 
 
 def fit_kernel_ridge(x: torch.Tensor, y: torch.Tensor, *, kernel: str = "polynomial", ridge: float,
@@ -153,8 +161,11 @@ class RandomFeaturesModel:
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(_lift(x.to(self.W.device, self.W.dtype), self.bias) @ self.W.T) / math.sqrt(self.W.shape[0])
 
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """f at the rows of x, called like the network (``model(x)``)."""
         return self.features(x) @ self.weights
+
+    predict = __call__  # scikit-learn's name, kept as an alias
 
 
 def fit_random_features(x: torch.Tensor, y: torch.Tensor, *, width: int, ridge: float, generator: torch.Generator,
@@ -164,8 +175,8 @@ def fit_random_features(x: torch.Tensor, y: torch.Tensor, *, width: int, ridge: 
     ``generator``); ΦΦᵀ tends to the ``arccos`` kernel Gram as width grows."""
     if x.ndim != 2:
         raise ModelInputError(f"inputs must be (n, d), got {tuple(x.shape)}")
-    width = _check_positive_int("width", width)
-    gen = _check_generator(generator)
+    width = check_positive_int("width", width)
+    gen = check_generator(generator)
     lifted = x.shape[1] + (1 if bias else 0)
     W = torch.randn(width, lifted, generator=gen, device=gen.device, dtype=torch.float64).to(x.device, x.dtype)
     model = RandomFeaturesModel(W, torch.zeros(width, device=x.device, dtype=x.dtype), bias)
@@ -180,8 +191,8 @@ class TwoLayerReLU(nn.Module):
 
     def __init__(self, d: int, width: int, *, generator: torch.Generator, device=None, dtype=torch.float64):
         super().__init__()
-        d, width = _check_positive_int("d", d), _check_positive_int("width", width)
-        gen = _check_generator(generator)
+        d, width = check_positive_int("d", d), check_positive_int("width", width)
+        gen = check_generator(generator)
         where, f64 = gen.device, torch.float64
         W = torch.randn(width, d, generator=gen, device=where, dtype=f64)
         W = W / W.norm(dim=1, keepdim=True)
@@ -215,9 +226,8 @@ def train_two_layer(data: Dataset, *, width: int, generator: torch.Generator, lr
 def hermite_multi_indices(d: int, k: int) -> np.ndarray:
     """All α in N^d with |α| <= k, shape (C(d+k, k), d), ordered by degree |α| then
     lexicographically descending (so row 0 is the constant, rows 1..d are x_1..x_d)."""
-    d = _check_positive_int("d", d)
-    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-        raise ModelInputError(f"the basis degree must be an integer >= 0, got {k!r}")
+    d = check_positive_int("d", d)
+    k = nonnegative_integer("the basis degree k", k, error=ModelInputError, type_error=ModelInputError)
     rows: list[tuple[int, ...]] = []
 
     def extend(prefix: tuple[int, ...], remaining_vars: int, degree: int) -> None:
@@ -258,17 +268,34 @@ class HermiteOracleModel:
     alphas: np.ndarray
     coefficients: torch.Tensor
 
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """f at the rows of x, called like the network (``model(x)``)."""
         return hermite_features(x, self.k, alphas=self.alphas) @ self.coefficients.to(x.device)
+
+    predict = __call__  # scikit-learn's name, kept as an alias
 
 
 def fit_hermite_oracle(x: torch.Tensor, y: torch.Tensor, *, k: int, ridge: float = 0.0,
                        solve_dtype: torch.dtype = torch.float64) -> tuple[HermiteOracleModel, dict[str, Any]]:
     """Ridge (ordinary least squares at ξ = 0) of y on the C(d+k, k) orthonormal Hermite functions
     of degree <= k: the well-conditioned population reference of stage 1, whose population limit is
-    P_{<=k} h (PAPER.md §7). OLS needs n >= C(d+k, k)."""
+    P_{<=k} h (docs/paper.md §7). OLS needs n >= C(d+k, k)."""
     alphas = hermite_multi_indices(x.shape[1] if x.ndim == 2 else 1, k)
     phi = hermite_features(x, k, alphas=alphas)
     coefficients, info = ridge_solve(phi, y.to(phi.dtype), ridge, solver="primal", solve_dtype=solve_dtype)
     info["basis_size"] = int(alphas.shape[0])
     return HermiteOracleModel(k, alphas, coefficients), info
+
+
+def plug_in_hermite_step(x: torch.Tensor, y: torch.Tensor, *, k: int, chunk: int = 8192) -> HermiteOracleModel:
+    """The plug-in estimator ĝ = Σ_α ĉ_α h_α, ĉ_α = (1/n) Σ_i y_i h_α(x_i) over |α| <= k: one unit
+    gradient step from 0 on the orthonormal Hermite features (Gaussian inputs). A baseline, named for
+    what it is: it is not the one-step method of Nichani, Damian, Lee 2023 (``model.onestep``); its
+    excess risk is Σ_α Var(y h_α)/n ≈ C(d+k, k)·E y²/n, so it needs n ∝ C(d+k, k), like least squares."""
+    if x.ndim != 2 or y.ndim != 1 or y.shape[0] != x.shape[0]:
+        raise ModelInputError(f"need x (n, d) and y (n,), got {tuple(x.shape)} and {tuple(y.shape)}")
+    alphas = hermite_multi_indices(x.shape[1], k)
+    coefficients = torch.zeros(alphas.shape[0], dtype=torch.float64, device=x.device)
+    for i in range(0, x.shape[0], chunk):
+        coefficients += hermite_features(x[i:i + chunk], k, alphas=alphas).T @ y[i:i + chunk].to(torch.float64)
+    return HermiteOracleModel(k, alphas, coefficients / x.shape[0])

@@ -1,4 +1,4 @@
-"""Many runs of joint training (PAPER.md §5, :func:`model.joint.train_joint`) as one stacked model.
+"""Many runs of joint training (docs/paper.md §5, :func:`model.joint.train_joint`) as one stacked model.
 
 S runs of network (1) (seeds, and n values if wanted) train together: every parameter carries a
 leading run axis (V: (S, m1, d), s, u: (S, m1), a, b, c: (S, m2)), the forward pass is batched

@@ -3,7 +3,7 @@
 Input laws (every one with mean 0 and unit variance per coordinate, drawn from an explicit
 ``torch.Generator``):
 
-- ``"gaussian"``: x ~ N(0, I_d), the paper's setting (PAPER.md §1);
+- ``"gaussian"``: x ~ N(0, I_d), the paper's setting (docs/paper.md §1);
 - ``"rademacher"``: independent uniform signs ±1;
 - ``"sphere"``: uniform on the sphere of radius √d (E x_i² = 1 by symmetry);
 - ``"cube"``: uniform on [-√3, √3]^d.
@@ -22,6 +22,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from theory.validation import positive_integer
+
 __all__ = [
     "INPUT_LAWS",
     "ModelInputError",
@@ -31,6 +33,7 @@ __all__ = [
     "evaluate_on",
     "make_dataset",
     "split_samples",
+    "check_generator",
 ]
 
 INPUT_LAWS = ("gaussian", "rademacher", "sphere", "cube")
@@ -47,13 +50,13 @@ class Target(Protocol):
     def evaluate(self, x: Any) -> Any: ...
 
 
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ModelInputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+def check_positive_int(name: str, value: Any) -> int:
+    """``value`` as an int >= 1, else a ModelInputError naming it (theory.validation's rule)."""
+    return positive_integer(name, value, error=ModelInputError, type_error=ModelInputError)
 
 
-def _check_generator(generator: Any) -> torch.Generator:
+def check_generator(generator: Any) -> torch.Generator:
+    """The generator itself, or TypeError: every random draw takes an explicit torch.Generator."""
     if not isinstance(generator, torch.Generator):
         raise TypeError(
             f"every random draw takes an explicit torch.Generator (keyword 'generator'), got {type(generator).__name__}"
@@ -68,8 +71,8 @@ def sample_inputs(n: int, d: int, *, generator: torch.Generator, law: str = "gau
     The draw happens on the generator's device (a CUDA generator draws on the GPU); the result is
     moved to ``device`` (default: the generator's device) and cast to ``dtype``.
     """
-    n, d = _check_positive_int("n", n), _check_positive_int("d", d)
-    gen = _check_generator(generator)
+    n, d = check_positive_int("n", n), check_positive_int("d", d)
+    gen = check_generator(generator)
     where = gen.device
     if law == "gaussian":
         x = torch.randn(n, d, generator=gen, device=where, dtype=torch.float64)

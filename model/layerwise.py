@@ -1,4 +1,4 @@
-"""Algorithm 1 (PAPER.md §3): layerwise training of network (1), with sample splitting.
+"""Algorithm 1 (docs/paper.md §3): layerwise training of network (1), with sample splitting.
 
 - Stage 1, on D1 (n1 samples): only u moves, c = 0 so f = ĝ; minimise
   (1/n1) Σ (ĝ(x_i) - y_i)² + ξ1 ‖u‖²: ridge regression on the features Φ = σ1(V x + s).
@@ -10,7 +10,7 @@ Cholesky on the m×m normal equations, or on the n×n dual when n < m) or by gra
 weight decay on the one moving parameter (:func:`ridge_gradient_descent`, autograd on the loss),
 which converges to the closed form.
 
-Conditioning (PAPER.md §7): Φ has rank at most C(d+k, k), so ΦᵀΦ is singular once m1 exceeds that,
+Conditioning (docs/paper.md §7): Φ has rank at most C(d+k, k), so ΦᵀΦ is singular once m1 exceeds that,
 and ill-conditioned within the span; the ridge ξ1 > 0 makes the problem well-posed. Solves run in
 float64 by default (``solve_dtype``); a float32 solve is refused below a relative ridge
 ξ/mean(Φ²) of 1e-4, where its Cholesky is unreliable.
@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .data import Dataset, ModelInputError, Target, _check_positive_int, make_dataset, split_samples
+from .data import Dataset, ModelInputError, Target, check_positive_int, make_dataset, split_samples
 from .network import ThreeLayerNet, init_three_layer
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "fit_stage2",
     "fit_layerwise",
     "train_layerwise",
+    "target_degree",
 ]
 
 FLOAT32_MIN_RELATIVE_RIDGE = 1e-4
@@ -140,7 +141,7 @@ def ridge_gradient_descent(features: torch.Tensor, y: torch.Tensor, ridge: float
     ``max_steps``; a non-finite loss raises :class:`NonFiniteLossError`. Returns an info dict.
     """
     _check_ridge_problem(features, y, ridge)
-    max_steps = _check_positive_int("max_steps", max_steps)
+    max_steps = check_positive_int("max_steps", max_steps)
     if weights.ndim != 1 or weights.shape[0] != features.shape[1]:
         raise ModelInputError(f"weights must be ({features.shape[1]},), got shape {tuple(weights.shape)}")
     phi, target = features.detach(), y.detach()
@@ -230,7 +231,7 @@ def train_layerwise(target: Target, *, d: int, n1: int, n2: int, m1: int, m2: in
     order: the network, D1, D2, all from ``generator``; ``n2 = 0`` skips stage 2. Returns the
     trained model and an info dict (sizes, both stages' solver info, seconds).
     """
-    k = _target_degree(target, k)
+    k = target_degree(target, k)
     degree = k if sigma1_degree is None else sigma1_degree
     n2 = int(n2)
     if n2 < 0:
@@ -250,11 +251,10 @@ def train_layerwise(target: Target, *, d: int, n1: int, n2: int, m1: int, m2: in
     return model, info
 
 
-def _target_degree(target: Target, k: int | None) -> int:
+def target_degree(target: Target, k: int | None) -> int:
+    """The feature degree k: the one given, else the target's ``k`` (ModelInputError when neither)."""
     if k is None:
         k = getattr(target, "k", None)
         if k is None:
             raise ModelInputError("pass k: the target has no attribute k (the degree of its feature p)")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ModelInputError(f"the feature degree k must be an integer >= 1, got {k!r}")
-    return k
+    return check_positive_int("the feature degree k", k)

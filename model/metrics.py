@@ -1,4 +1,4 @@
-"""Test-set metrics (PAPER.md §5): normalised test MSE, corr(ĝ, p), and ‖ĝ − P_{<=k} h‖².
+"""Test-set metrics (docs/paper.md §5): normalised test MSE, corr(ĝ, p), and ‖ĝ − P_{<=k} h‖².
 
 All are Monte Carlo estimates on a fresh test set; those that are means over test points also
 return their standard error (sd/√n_test), so a check can put an interval around them. Where the
@@ -78,12 +78,19 @@ def correlation(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def target_variance(target: Target) -> float:
-    """Var h = E h² − (E h)², exactly, from ``target.norm2()`` and ``target.mean()``."""
-    try:
-        second, first = float(target.norm2()), float(target.mean())
-    except AttributeError:
-        raise ModelInputError(f"{type(target).__name__} has no exact norm2()/mean(): pass Var h explicitly") from None
-    variance = second - first * first
+    """Var h = E h² − (E h)², exactly: ``target.variance()`` (theory.features, the one place of the
+    formula) where the target has it, else from ``target.norm2()`` and ``target.mean()``."""
+    if hasattr(target, "variance"):
+        try:
+            variance = float(target.variance())
+        except ValueError as err:  # a constant target: Var h = 0
+            raise ModelInputError(f"Var h must be > 0 to normalise by it: {err}") from None
+    else:
+        try:
+            second, first = float(target.norm2()), float(target.mean())
+        except AttributeError:
+            raise ModelInputError(f"{type(target).__name__} has no exact norm2()/mean(): pass Var h explicitly") from None
+        variance = second - first * first
     if not variance > 0:
         raise ModelInputError(f"Var h must be > 0 to normalise by it, got {variance}")
     return variance
@@ -204,7 +211,7 @@ def ols_sandwich_constant(alphas: np.ndarray, coefficients: np.ndarray, *, k: in
 
     With r = h − P_{<=k} h, S/n is the asymptotic excess risk of least squares on the degree-<=k
     polynomials (the sandwich formula tr(Σ⁻¹ E[r² φφᵀ])/n with Σ = I in the orthonormal basis).
-    Monte Carlo is no substitute: r²Σh_α² is heavy-tailed (PAPER.md §7).
+    Monte Carlo is no substitute: r²Σh_α² is heavy-tailed (docs/paper.md §7).
     """
     B = np.asarray(alphas, dtype=np.int64)
     c = np.asarray(coefficients, dtype=np.float64)

@@ -1,5 +1,5 @@
 """The one-step layerwise method of Nichani, Damian, Lee 2023 (NDL, arXiv 2305.06986), the
-comparison of the corollary for quadratic features (PAPER.md §4).
+comparison of the corollary for quadratic features (docs/paper.md §4).
 
 What we implement (the network and the names are ours; NDL write m1, m2 for the widths)::
 
@@ -50,7 +50,7 @@ ridge on the readout solved in closed form (their stage 2 runs gradient descent 
 which converges to it); σ1 = ReLU by default (``"hermite"`` gives h_k, the degree-k part only);
 Gaussian inputs by default, the sphere with ``input_law="sphere"``.
 
-Why the input law matters (derived here, PAPER.md §1 setting): for Gaussian x, the quadratic
+Why the input law matters (derived here, docs/paper.md §1 setting): for Gaussian x, the quadratic
 forms split into the traceless part and the radial function |x|² − d, and K amplifies the radial
 one by ≈ d/2 relative to the traceless one (for σ1 = h_2: eigenvalues 1/d against 2/(d(d+2))).
 P_2 h has a radial component of norm O(d^{-1/2}) (Lemma 2's error, and tr A when Σλ_i ≠ 0), so the

@@ -6,6 +6,8 @@
 - :mod:`theory.spectrum`: degree spectrum ||P_j h||^2 and the kernel plateau.
 - :mod:`theory.hypercontractivity`: exact ||f||_q^q for even q and the hypercontractive ratio.
 - :mod:`theory.numeric`: float64 numpy / torch evaluation on samples (batched).
+- :mod:`theory.sandwich`: the exact least-squares sandwich S(d), the predicted n*(d) and the
+  network floor min_φ E(h − φ(P_{<=k} h))² for structured targets, at any d (import it directly).
 """
 from .expansion import (
     HermiteExpansion,

@@ -24,6 +24,7 @@ import sympy
 from sympy.polys.constructor import construct_domain
 from sympy.polys.rings import PolyElement, PolyRing
 
+from .validation import nonnegative_integer
 from .hermite import (
     InexactCoefficientError,
     MultiIndexError,
@@ -51,6 +52,8 @@ __all__ = [
     "as_variables",
     "polynomial_terms",
     "alpha_factorial",
+    "monomial_expectation",
+    "ring_element",
 ]
 
 MultiIndex = tuple[int, ...]
@@ -498,11 +501,7 @@ def _check_alpha(alpha, d: int) -> MultiIndex:
 
 
 def _check_order(j) -> int:
-    if isinstance(j, bool) or not isinstance(j, (int, np.integer, sympy.Integer)):
-        raise TypeError(f"a projection order must be an int, got {j!r}")
-    if j < 0:
-        raise NegativeDegreeError(f"projection order {j} is negative: P_j needs j >= 0")
-    return int(j)
+    return nonnegative_integer("the projection order j", j, error=NegativeDegreeError, why="P_j needs j >= 0")
 
 
 # --- module-level API -----------------------------------------------------------------------
@@ -537,10 +536,11 @@ def gaussian_expectation(f, variables) -> sympy.Expr:
     if isinstance(f, HermiteExpansion) and f.variables == vs:
         return f.mean()
     K, terms = polynomial_terms(f, vs)
-    return K.to_sympy(_monomial_expectation(K, terms))
+    return K.to_sympy(monomial_expectation(K, terms))
 
 
-def _monomial_expectation(K, terms: Mapping[MultiIndex, object]):
+def monomial_expectation(K, terms: Mapping[MultiIndex, object]):
+    """E[Σ_β c_β x^β] for x ~ N(0, I), exact in the domain K (a sum of products of 1-d moments)."""
     total = K.zero
     for beta, c in terms.items():
         moment = prod(gaussian_moment(b) for b in beta)
@@ -549,7 +549,8 @@ def _monomial_expectation(K, terms: Mapping[MultiIndex, object]):
     return total
 
 
-def _ring_element(f, variables) -> PolyElement:
+def ring_element(f, variables) -> PolyElement:
+    """``f`` as an element of sympy's sparse polynomial ring over ``variables`` (exact domain)."""
     K, terms = polynomial_terms(f, variables)
     return PolyRing(as_variables(variables), K).from_dict(terms)
 
@@ -558,13 +559,13 @@ def compose(g, z: sympy.Symbol, p, variables) -> HermiteExpansion:
     """The expansion of g(p(x)) for a polynomial link g in ``z`` and a polynomial ``p`` in
     ``variables`` (Horner's rule in sympy's sparse polynomial ring, then one expansion).
 
-    Cost: that of the monomial expansion of g∘p, C(d + kq, kq) terms at worst (PAPER.md §7);
+    Cost: that of the monomial expansion of g∘p, C(d + kq, kq) terms at worst (docs/paper.md §7);
     use the structured engine for large d.
     """
     vs = as_variables(variables)
     g_poly = link_poly(g, z)
     K_g, g_coeffs = _domain_of(list(reversed(g_poly.all_coeffs())), f"link {g_poly.as_expr()}")
-    p_elem = _ring_element(p, vs)
+    p_elem = ring_element(p, vs)
     K = _unify(K_g, p_elem.ring.domain)
     ring = PolyRing(vs, K)
     p_elem = ring.from_dict(_convert_terms(dict(p_elem.items()), p_elem.ring.domain, K))

@@ -1,4 +1,4 @@
-"""The paper's function class as objects: features p, links g, targets h = g∘p (PAPER.md §1, §5, §6).
+"""The paper's function class as objects: features p, links g, targets h = g∘p (docs/paper.md §1, §5, §6).
 
 Features (each knows ``d``, ``k``, ``L``; evaluates exactly as a sympy expression and numerically on
 numpy arrays or torch tensors of shape (n, d); reports the assumptions it violates by name):
@@ -33,7 +33,8 @@ from typing import Callable, Sequence
 import numpy as np
 import sympy
 
-from checks.registry import (
+from .validation import nonnegative_integer, positive_integer
+from .assumptions import (
     BALANCED,
     CENTRED_LINK,
     HOMOGENEOUS,
@@ -65,6 +66,8 @@ __all__ = [
     "ShapeError",
     "DimensionError",
     "NotStructuredError",
+    "NonFiniteSampleError",
+    "InexactNumberError",
     "Weights",
     "Feature",
     "BlockFeature",
@@ -75,6 +78,7 @@ __all__ = [
     "MultiFeatureTarget",
     "RepeatedBlockFamily",
     "section5_target",
+    "feature_from_spec",
 ]
 
 #: Balance bounds c <= |λ_i| <= C. The pair (1/5, 7/5) lies on λ_a² + λ_b² = 2, so balanced
@@ -103,6 +107,10 @@ class DimensionError(FeatureError):
     """d is too small for the blocks (a coordinate out of range, too many directions)."""
 
 
+class NonFiniteSampleError(FeatureError):
+    """A sample given to ``evaluate`` contains NaN or inf."""
+
+
 class NotStructuredError(FeatureError):
     """The exact quantity needs the structured engine, but the feature is not in block form (or
     its blocks are not orthogonal), and d is too large for the naive expansion."""
@@ -110,8 +118,17 @@ class NotStructuredError(FeatureError):
 
 # --- numbers ---------------------------------------------------------------------------------
 
+class InexactNumberError(FeatureError):
+    """A float where the exact mathematics needs an exact number (λ, a link coefficient, A)."""
+
+
 def _rational(c, what: str) -> Fraction:
-    """An exact rational from int, Fraction, sympy Rational or float (a float's exact binary value)."""
+    """An exact rational from int, Fraction or sympy Rational.
+
+    Floats are refused, as they are for a link's coefficients (theory.hermite.link_poly): one rule
+    for every exact input, because 0.1 is the binary fraction 3602879701896397/2^55, not 1/10, and
+    accepting it silently puts that number into every exact result. (Float *directions* stay
+    allowed: they are documented as the numeric-only path.)"""
     if isinstance(c, bool):
         raise TypeError(f"{what}: {c!r} is a bool")
     if isinstance(c, (int, np.integer)):
@@ -119,9 +136,9 @@ def _rational(c, what: str) -> Fraction:
     if isinstance(c, Fraction):
         return c
     if isinstance(c, (float, np.floating)):
-        if not np.isfinite(c):
-            raise FeatureError(f"{what}: {c!r} is not finite")
-        return Fraction(float(c))
+        raise InexactNumberError(f"{what} = {c!r} is a float: give an exact number (an int, "
+                                 f"fractions.Fraction or a sympy Rational, e.g. Fraction('{c!r}')), "
+                                 f"as for a link's coefficients")
     c = sympy.sympify(c)
     if c.is_Rational:
         return Fraction(int(c.p), int(c.q))
@@ -146,8 +163,14 @@ def _check_samples(x, d: int):
 
         if x.dtype != torch.float64:
             raise TypeError(f"samples must be float64 (theory code is float64), got {x.dtype}")
+        finite = bool(torch.isfinite(x).all())
     elif x.dtype != np.float64:
         raise TypeError(f"samples must be float64 (theory code is float64), got {x.dtype}")
+    else:
+        finite = bool(np.isfinite(x).all())
+    if not finite:
+        # A NaN sample would come back as a NaN value and spread silently into every average.
+        raise NonFiniteSampleError("samples contain NaN or inf: x must be finite")
     return x
 
 
@@ -170,7 +193,8 @@ class Weights:
     __slots__ = ("numerators", "denominator", "scale", "_counts")
 
     def __init__(self, values: Sequence, *, scale=1):
-        fracs = [_rational(v, f"λ_{i}") for i, v in enumerate(values)]
+        # λ counted from 1, as in the paper (λ_1..λ_L) and this class's docstring.
+        fracs = [_rational(v, f"λ_{i + 1}") for i, v in enumerate(values)]
         if not fracs:
             raise ShapeError("a feature needs at least one component (L >= 1)")
         D = lcm(*(f.denominator for f in fracs))
@@ -189,8 +213,7 @@ class Weights:
     @classmethod
     def constant(cls, value, L: int) -> "Weights":
         """λ_i = value for i = 1..L, without building L python numbers."""
-        if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
-            raise ShapeError(f"L must be an int >= 1, got {L!r}")
+        L = positive_integer("L", L, error=ShapeError)
         f = _rational(value, "λ")
         w = cls.__new__(cls)
         w._set([0], f.denominator, 1)
@@ -238,10 +261,14 @@ class Weights:
         return self.power_sum(2)
 
     def is_balanced(self, low=BALANCE_LOW, high=BALANCE_HIGH) -> bool:
-        """Exactly: low <= |λ_i| <= high for every i."""
-        s2 = self.scale**2
-        lo, hi = _sym(Fraction(low)) ** 2, _sym(Fraction(high)) ** 2
-        return all(lo <= s2 * sympy.Rational(v * v, self.denominator**2) <= hi for v in self.counts)
+        """Exactly: low <= |λ_i| <= high for every i of the *normalised* weights (Σ λ² = L), so
+        the answer does not depend on the scale of λ ([3]*10 is balanced); all-zero λ is not.
+        λ_i² L / Σ λ_j² = n_i² L / Σ n_j² is rational, so no square root is taken."""
+        total = sum(count * v * v for v, count in self.counts.items())
+        if total == 0:
+            return False
+        lo, hi = Fraction(low) ** 2, Fraction(high) ** 2
+        return all(lo <= Fraction(v * v * len(self), total) <= hi for v in self.counts)
 
     def effective_number(self) -> sympy.Expr:
         """L_eff = (Σ λ²)² / Σ λ⁴ (= L for equal |λ_i|)."""
@@ -260,6 +287,19 @@ class Weights:
     def __repr__(self) -> str:
         head = ", ".join(str(v) for v in self.values[:4])
         return f"Weights(L={len(self)}, [{head}{', ...' if len(self) > 4 else ''}])"
+
+
+def _exact_text(value) -> str:
+    """An exact number as text that sympy reads back (a float is read as the rational it prints as)."""
+    value = sympy.nsimplify(value) if isinstance(value, float) else sympy.sympify(value)
+    return str(value)
+
+
+def _weights_from_texts(texts: Sequence[str]) -> Weights:
+    values = [sympy.sympify(v) for v in texts]
+    if all(v in (1, -1) for v in values):
+        return Weights.from_signs(np.array([int(v) for v in values]))
+    return Weights(values)
 
 
 def _as_weights(lam, L_expected: int | None = None) -> Weights:
@@ -297,6 +337,12 @@ class Feature:
 
     def violations(self) -> list[str]:
         raise NotImplementedError
+
+    def to_spec(self) -> dict:
+        """Plain JSON-able data that :func:`feature_from_spec` turns back into an equal feature
+        (exact numbers as text). Supported by coordinate-block and quadratic features."""
+        raise FeatureError(f"{type(self).__name__} has no plain-data spec (coordinate-block and quadratic "
+                           "features have one)")
 
     # structured features override these
     def block_types(self) -> tuple[BlockType, ...]:
@@ -338,10 +384,10 @@ class BlockFeature(Feature):
         if not isinstance(psi, BlockType):
             raise TypeError(f"psi must be a theory.structured.BlockType, got {type(psi).__name__}")
         self.psi = psi
-        self.k = psi.degree if k is None else _positive_int(k, "k")
+        self.k = psi.degree if k is None else positive_integer("k", k, error=FeatureError)
         if psi.degree != self.k:
             raise DegreeMismatchError(f"the block polynomial {psi.name} has degree {psi.degree}, not k = {self.k}")
-        self.d = _positive_int(d, "d")
+        self.d = positive_integer("d", d, error=FeatureError)
         m = psi.local_dim
         if (coordinates is None) == (directions is None):
             raise FeatureError("give exactly one of coordinates= or directions=")
@@ -388,14 +434,14 @@ class BlockFeature(Feature):
         V = np.asarray(directions, dtype=object)
         if V.ndim != 2:
             raise ShapeError(f"directions must be a matrix (L, d), got shape {V.shape}")
-        return cls(BlockType.hermite(_positive_int(k, "k")), lam, d=V.shape[1], directions=V[:, None, :])
+        return cls(BlockType.hermite(positive_integer("k", k, error=FeatureError)), lam, d=V.shape[1], directions=V[:, None, :])
 
     @classmethod
     def decomposable_on_coordinates(cls, lam, k: int, *, d: int | None = None) -> "BlockFeature":
         """p = L^{-1/2} Σ λ_i h_k(x_i) (v_i = e_i; the §5 feature)."""
         w = _as_weights(lam)
         d = len(w) if d is None else d
-        return cls(BlockType.hermite(_positive_int(k, "k")), w, d=d, coordinates=np.arange(len(w))[:, None])
+        return cls(BlockType.hermite(positive_integer("k", k, error=FeatureError)), w, d=d, coordinates=np.arange(len(w))[:, None])
 
     @classmethod
     def products(cls, blocks, lam, *, d: int) -> "BlockFeature":
@@ -412,6 +458,15 @@ class BlockFeature(Feature):
         m = psi.local_dim
         d = len(w) * m if d is None else d
         return cls(psi, w, d=d, coordinates=np.arange(len(w) * m).reshape(len(w), m), k=k)
+
+    def to_spec(self) -> dict:
+        """{"family": "blocks", d, k, psi (He-terms [[multi-index, "coefficient"], ...]), psi_name,
+        coordinates, lam (exact texts)}; blocks given by directions have no spec."""
+        if self.coordinates is None:
+            raise FeatureError("a block feature given by directions has no plain-data spec (use coordinates)")
+        return {"family": "blocks", "d": self.d, "k": self.k,
+                "psi": [[list(b), str(c)] for b, c in self.psi.terms], "psi_name": self.psi.name,
+                "coordinates": self.coordinates.tolist(), "lam": [_exact_text(v) for v in self.weights.values]}
 
     # structure
     def block_types(self) -> tuple[BlockType, ...]:
@@ -501,9 +556,20 @@ class BlockFeature(Feature):
             out.append(MANY_COMPONENTS)
         if not self.psi.is_homogeneous:
             out.append(HOMOGENEOUS)
-        if self.weights.sum_squares() != self.L:
+        if not self._is_normalised():
             out.append(NORMALISED)
         return out
+
+    def _is_normalised(self) -> bool:
+        """E p² = 1 exactly: Σ λ² = L on orthogonal blocks; otherwise the exact second moment,
+        since overlapping blocks add cross terms (blocks [[0, 1], [0, 1]] with λ = (1, 1) have
+        Σ λ² = L but E p² = 2). Float directions have no exact moment: Σ λ² = L is used."""
+        if self.orthogonal:
+            return self.weights.sum_squares() == self.L
+        try:
+            return _simplify(self.moment(2)) == 1
+        except NotStructuredError:
+            return self.weights.sum_squares() == self.L
 
     @property
     def is_structured(self) -> bool:  # type: ignore[override]
@@ -562,6 +628,15 @@ class QuadraticFeature(Feature):
         ratio = [Fraction(int(n), w.denominator) for n in w.numerators]
         B = sum((ratio[i] * np.outer(Q[i], Q[i]) for i in range(L)), np.zeros((d, d), dtype=object) + Fraction(0))
         return cls(B, scale=w.scale / sympy.sqrt(2 * sympy.Integer(L)))
+
+    def to_spec(self) -> dict:
+        """{"family": "quadratic", d, k = 2, A (the rational matrix B as texts), scale (exact text,
+        only when it is not 1)}."""
+        spec = {"family": "quadratic", "d": self.d, "k": 2,
+                "A": [[str(Fraction(int(v), self._denominator)) for v in row] for row in self._int_matrix.tolist()]}
+        if self.scale != 1:
+            spec["scale"] = str(self.scale)
+        return spec
 
     def trace_power(self, r: int) -> sympy.Expr:
         """tr A^r, exact (integer matrix powers)."""
@@ -649,7 +724,7 @@ class PolynomialFeature(Feature):
     is_structured = False
 
     def __init__(self, f, *, d: int, k: int | None = None, normalise: bool = False):
-        self.d = _positive_int(d, "d")
+        self.d = positive_integer("d", d, error=FeatureError)
         e = f if isinstance(f, HermiteExpansion) else expand(f, self.variables)
         if e.variables != self.variables:
             raise ShapeError(f"the expansion's variables {e.variables} are not x0..x{self.d - 1}")
@@ -659,7 +734,7 @@ class PolynomialFeature(Feature):
             e = e.centred()
             e = e * (1 / sympy.sqrt(e.norm2()))
         self._expansion = e
-        self.k = e.degree if k is None else _positive_int(k, "k")
+        self.k = e.degree if k is None else positive_integer("k", k, error=FeatureError)
         if e.degree != self.k:
             raise DegreeMismatchError(f"p has degree {e.degree}, not k = {self.k}")
         self.L = 1
@@ -717,14 +792,6 @@ class PolynomialFeature(Feature):
         return f"PolynomialFeature(d={self.d}, k={self.k}, terms={len(self._expansion)})"
 
 
-def _positive_int(n, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {n!r}")
-    if n < 1:
-        raise FeatureError(f"{name} must be >= 1, got {n}")
-    return int(n)
-
-
 # --- links ------------------------------------------------------------------------------------
 
 class Link:
@@ -747,7 +814,7 @@ class Link:
         """g = h_n = He_n / sqrt(n!) (E g' = 0 for n >= 2: the information-exponent breaker)."""
         from .hermite import h
 
-        return cls(h(_positive_int(n, "n"), Z))
+        return cls(h(positive_integer("n", n, error=FeatureError), Z))
 
     @classmethod
     def from_he_coefficients(cls, coefficients: Sequence) -> "Link":
@@ -787,8 +854,29 @@ class Link:
             out.append(INFO_EXP_1)
         return out
 
+    def to_spec(self) -> list[str]:
+        """The monomial coefficients c_0..c_q of g as exact texts (:meth:`from_spec` reads them)."""
+        return [_exact_text(c) for c in self.coefficients]
+
+    @classmethod
+    def from_spec(cls, coefficients: Sequence[str]) -> "Link":
+        return cls(sum((sympy.sympify(c) * Z ** m for m, c in enumerate(coefficients)), sympy.Integer(0)))
+
     def __repr__(self) -> str:
         return f"Link({self.expr}, q={self.q})"
+
+
+def feature_from_spec(spec) -> Feature:
+    """The feature a :meth:`Feature.to_spec` dictionary describes (exact)."""
+    family = spec.get("family")
+    if family == "blocks":
+        psi = BlockType({tuple(b): Fraction(c) for b, c in spec["psi"]}, name=spec["psi_name"])
+        return BlockFeature(psi, _weights_from_texts(spec["lam"]), d=spec["d"],
+                            coordinates=np.array(spec["coordinates"], dtype=np.int64))
+    if family == "quadratic":
+        return QuadraticFeature([[Fraction(v) for v in row] for row in spec["A"]],
+                                scale=sympy.sympify(spec.get("scale", "1")))
+    raise FeatureError(f"unknown feature family {family!r} in a spec (known: 'blocks', 'quadratic')")
 
 
 # --- targets ----------------------------------------------------------------------------------
@@ -879,11 +967,19 @@ class HierarchicalTarget:
     def expression(self) -> sympy.Expr:
         return self.link.expr.subs(self.link.z, self.feature.expression())
 
+    def to_spec(self) -> dict:
+        """The feature's spec plus ``link`` (monomial coefficients as exact texts): plain JSON-able
+        data to key a cache, ship to a worker or replay a failure; :meth:`from_spec` rebuilds h."""
+        return {**self.feature.to_spec(), "link": self.link.to_spec()}
+
+    @classmethod
+    def from_spec(cls, spec) -> "HierarchicalTarget":
+        return cls(feature_from_spec(spec), Link.from_spec(spec["link"]))
+
     # exact quantities
     def degree_energy(self, j: int) -> sympy.Expr:
         """||P_j h||², exact."""
-        if isinstance(j, bool) or not isinstance(j, int) or j < 0:
-            raise FeatureError(f"degree j must be an int >= 0, got {j!r}")
+        j = nonnegative_integer("the degree j", j, error=FeatureError)
         return _simplify(self._exact.degree_energy(j))
 
     def degree_energies(self) -> list[sympy.Expr]:
@@ -901,6 +997,34 @@ class HierarchicalTarget:
     def mean(self) -> sympy.Expr:
         c = self.link.coefficients
         return _simplify(sum((cm * self.feature.moment(m) for m, cm in enumerate(c) if cm != 0), sympy.Integer(0)))
+
+    # The one place for Var h, the plateau and the low-degree share (every check uses these).
+    def variance(self) -> sympy.Expr:
+        """Var h = E h² − (E h)², exact. A constant target (Var h = 0) has no plateau or share:
+        FeatureError."""
+        value = _simplify(self.norm2() - self.mean() ** 2)
+        if value == 0:
+            raise FeatureError(f"{self!r} is constant (Var h = 0): its plateau and shares are 0/0")
+        return value
+
+    def projection_norm2(self, degree: int) -> sympy.Expr:
+        """||P_{<=degree} h||² = Σ_{j<=degree} ||P_j h||², exact; it includes ||P_0 h||² = (E h)²
+        (the scale of the stage-1 error ||ĝ − P_{<=k} h||², since ĝ fits the constant too)."""
+        from .validation import nonnegative_integer
+
+        degree = nonnegative_integer("the degree of a projection", degree, error=FeatureError, type_error=FeatureError)
+        return _simplify(sum((self.degree_energy(j) for j in range(degree + 1)), sympy.Integer(0)))
+
+    def plateau(self, degree: int) -> sympy.Expr:
+        """||P_{>degree} h||² / Var h, exact: the normalised risk floor of a learner of the
+        polynomials of degree <= ``degree`` (the kernel plateau). Computed on h − E h, whose
+        projections above degree 0 are those of h; degree >= 0."""
+        return _simplify((self.norm2() - self.projection_norm2(degree)) / self.variance())
+
+    def low_degree_share(self, degree: int) -> sympy.Expr:
+        """||P_{<=degree}(h − E h)||² / Var h = 1 − plateau(degree), exact: the share of the
+        variance carried by degrees 1..degree (the constant is not variance)."""
+        return _simplify((self.projection_norm2(degree) - self.mean() ** 2) / self.variance())
 
     def feature_inner(self, j: int | None = None) -> sympy.Expr:
         """<P_j h, P_j p> (j = k by default; equals <h, p> when p is homogeneous of degree k)."""
@@ -925,8 +1049,13 @@ class HierarchicalTarget:
         inner = sum((self._exact.cross(j) for j in range(k + 1)), sympy.Integer(0))
         energy = sum((self._exact.degree_energy(j) for j in range(k + 1)), sympy.Integer(0))
         pnorm2 = sum((self._exact.feature_energy(j) for j in range(k + 1)), sympy.Integer(0))
-        if energy == 0:
-            return sympy.Integer(0)
+        # A correlation with a constant is 0/0, not 0: say so (p = 0 when every λ is 0; P_{<=k} h
+        # constant for a constant link, or one whose low-degree part is only its mean).
+        if _simplify(pnorm2 - self._exact.feature_energy(0)) == 0:
+            raise FeatureError(f"corr(P<=k h, p) is 0/0 for {self!r}: p is constant (every λ is 0?)")
+        if _simplify(energy - self._exact.degree_energy(0)) == 0:
+            raise FeatureError(f"corr(P<=k h, p) is 0/0 for {self!r}: P<=k h is constant "
+                               f"(a constant link, or no degree 1..k part)")
         return _simplify(inner / sympy.sqrt(_simplify(energy) * _simplify(pnorm2)))
 
     def quantity_polynomials(self) -> LinkQuantities:
@@ -942,9 +1071,7 @@ class HierarchicalTarget:
         Φ(t)·Π_i(1 + R_i) (theory.structured.project_numeric); otherwise the naive expansion.
         """
         x = _check_samples(x, self.feature.d)
-        j = max_degree
-        if isinstance(j, bool) or not isinstance(j, int) or j < 0:
-            raise FeatureError(f"max_degree must be an int >= 0, got {j!r}")
+        j = nonnegative_integer("max_degree", max_degree, error=FeatureError)
         f = self.feature
         if isinstance(self._exact, _StructuredExact):
             psi = f.psi
@@ -1111,7 +1238,7 @@ def section5_target(d: int, *, rng: np.random.Generator) -> HierarchicalTarget:
     C_d = (E p⁶)^{-1/2} exact, so that E h² = 1."""
     if not isinstance(rng, np.random.Generator):
         raise TypeError("rng must be a numpy Generator (explicit randomness only)")
-    d = _positive_int(d, "d")
+    d = positive_integer("d", d, error=FeatureError)
     signs = rng.choice(np.array([-1, 1]), size=d)
     feature = BlockFeature(BlockType.hermite(3), Weights.from_signs(signs), d=d, coordinates=np.arange(d)[:, None])
     C = 1 / sympy.sqrt(feature.moment(6))

@@ -1,6 +1,6 @@
 """One-dimensional probabilists' Hermite algebra, exact.
 
-Conventions (PAPER.md §1):
+Conventions (docs/paper.md §1):
 - ``He_n`` is the probabilists' Hermite polynomial (sympy ``hermite_prob``, numpy ``hermite_e``;
   *not* sympy ``hermite``): He_0 = 1, He_1 = z, He_{n+1} = z He_n - n He_{n-1}. Its coefficients
   are integers.
@@ -21,6 +21,8 @@ from math import comb, factorial
 from typing import Union
 
 import sympy
+
+from .validation import nonnegative_integer
 
 __all__ = [
     "Z",
@@ -100,13 +102,8 @@ class NotOrthogonalError(HermiteInputError):
     """A matrix given as a rotation is not exactly orthogonal (assumption: U^T U = I)."""
 
 
-def _check_degree(n: int, name: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, sympy.Integer)):
-        raise TypeError(f"{name} must be an int degree, got {n!r} of type {type(n).__name__}")
-    n = int(n)
-    if n < 0:
-        raise NegativeDegreeError(f"{name} = {n} is negative: Hermite degrees are >= 0")
-    return n
+def _check_degree(name: str, n) -> int:
+    return nonnegative_integer(name, n, error=NegativeDegreeError, why="Hermite degrees are >= 0")
 
 
 # --- He_n, h_n -----------------------------------------------------------------------------
@@ -114,7 +111,7 @@ def _check_degree(n: int, name: str = "n") -> int:
 @lru_cache(maxsize=None)
 def he_coefficients(n: int) -> tuple[int, ...]:
     """Integer monomial coefficients of He_n, lowest degree first (length n + 1)."""
-    n = _check_degree(n)
+    n = _check_degree("n", n)
     previous, current = (), (1,)  # He_{-1} = 0 (unused), He_0 = 1
     for m in range(n):
         # He_{m+1} = z He_m - m He_{m-1}
@@ -138,13 +135,13 @@ def h(n: int, z: sympy.Symbol = Z) -> sympy.Expr:
     Returned as an ``Expr`` (its coefficients are irrational for n >= 2); use :func:`he` and the
     factor ``sympy.sqrt(factorial(n))`` when you need polynomial arithmetic.
     """
-    n = _check_degree(n)
+    n = _check_degree("n", n)
     return he(n, z).as_expr() / sympy.sqrt(factorial(n))
 
 
 def he_norm2(n: int) -> int:
     """E[He_n(z)^2] = n!."""
-    return factorial(_check_degree(n))
+    return factorial(_check_degree("n", n))
 
 
 # --- moments and linearisation ------------------------------------------------------------
@@ -163,14 +160,14 @@ def double_factorial(n: int) -> int:
 @lru_cache(maxsize=None)
 def gaussian_moment(n: int) -> int:
     """E z^n for z ~ N(0, 1): (n-1)!! for even n, 0 for odd n."""
-    n = _check_degree(n)
+    n = _check_degree("n", n)
     return 0 if n % 2 else double_factorial(n - 1)
 
 
 @lru_cache(maxsize=None)
 def he_product(m: int, n: int) -> dict[int, int]:
     """Linearisation He_m He_n = Σ_r r! C(m,r) C(n,r) He_{m+n-2r}, as {degree: coefficient}."""
-    m, n = _check_degree(m, "m"), _check_degree(n, "n")
+    m, n = _check_degree("m", m), _check_degree("n", n)
     return {m + n - 2 * r: factorial(r) * comb(m, r) * comb(n, r) for r in range(min(m, n) + 1)}
 
 
@@ -189,7 +186,7 @@ def h_product(m: int, n: int) -> dict[int, sympy.Expr]:
 @lru_cache(maxsize=None)
 def monomial_to_he(n: int) -> dict[int, int]:
     """z^n = Σ_r n! / (2^r r! (n-2r)!) He_{n-2r}, as {degree: integer coefficient}."""
-    n = _check_degree(n)
+    n = _check_degree("n", n)
     return {
         n - 2 * r: factorial(n) // (2**r * factorial(r) * factorial(n - 2 * r))
         for r in range(n // 2 + 1)

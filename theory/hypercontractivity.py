@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import sympy
 
-from .expansion import _monomial_expectation, _ring_element, as_variables
+from .expansion import monomial_expectation, ring_element, as_variables
+from .validation import integer_at_least
 
 __all__ = ["lq_norm_power", "hypercontractive_bound_power", "hypercontractive_ratio_power",
            "hypercontractive_ratio"]
 
 
 def _check_even_order(q) -> int:
-    if isinstance(q, bool) or not isinstance(q, int):
-        raise TypeError(f"q must be an int, got {q!r}")
-    if q < 2 or q % 2:
+    q = integer_at_least("q", q, 2, why="exact L^q norms need an even q >= 2")
+    if q % 2:
         raise ValueError(f"q = {q}: exact L^q norms here need an even q >= 2 (E f^q is then a "
                          "polynomial moment; odd q would need E|f|^q)")
     return q
@@ -29,9 +29,9 @@ def _check_even_order(q) -> int:
 def lq_norm_power(f, variables, q: int) -> sympy.Expr:
     """||f||_q^q = E f(x)^q, x ~ N(0, I), exactly, for even q >= 2."""
     q = _check_even_order(q)
-    element = _ring_element(f, as_variables(variables))
+    element = ring_element(f, as_variables(variables))
     power = element ** q
-    return power.ring.domain.to_sympy(_monomial_expectation(power.ring.domain, dict(power.items())))
+    return power.ring.domain.to_sympy(monomial_expectation(power.ring.domain, dict(power.items())))
 
 
 def hypercontractive_bound_power(q: int, k: int) -> int:
@@ -48,7 +48,7 @@ def hypercontractive_ratio_power(f, variables, q: int, k: int | None = None) -> 
     ``k`` defaults to the total degree of f. The ratio of norms is this value to the power 1/q.
     """
     vs = as_variables(variables)
-    element = _ring_element(f, vs)
+    element = ring_element(f, vs)
     if not element:
         raise ValueError("f = 0: the hypercontractive ratio is undefined")
     if k is None:

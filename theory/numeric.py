@@ -24,6 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from .hermite import NegativeDegreeError
+from .validation import nonnegative_integer
 
 __all__ = [
     "he_numeric",
@@ -52,14 +53,6 @@ def _as_float64(x):
     return np.asarray(x, dtype=np.float64)
 
 
-def _check_degree(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"degree must be an int, got {n!r}")
-    if n < 0:
-        raise NegativeDegreeError(f"degree {n} is negative: Hermite degrees are >= 0")
-    return int(n)
-
-
 def _stack_last(columns, like):
     if _is_torch(like):
         import torch
@@ -79,7 +72,7 @@ def _ones_like(x):
 def _recurrence_table(max_degree: int, x, step):
     """[P_0(x), ..., P_D(x)] stacked on a new last axis, for P_0 = 1, P_1 = x and
     P_{n+1} = step(n, x, P_n, P_{n-1})."""
-    D = _check_degree(max_degree)
+    D = nonnegative_integer("max_degree", max_degree, error=NegativeDegreeError, why="Hermite degrees are >= 0")
     x = _as_float64(x)
     cols = [_ones_like(x)]
     if D >= 1:

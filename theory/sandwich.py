@@ -11,7 +11,7 @@ What is computed.
 - :func:`network_floor`: min over polynomials φ of degree <= ``degree`` of E(h − φ(P_{<=k} h))²/Var h,
   the error no network can pass at finite d when stage 1 is perfect (ĝ = P_{<=k} h).
 
-How (PAPER.md §8 extended). K_k(x) = Σ_{|α|<=k} h_α(x)² is rotation invariant (the diagonal of the
+How (docs/paper.md §8 extended). K_k(x) = Σ_{|α|<=k} h_α(x)² is rotation invariant (the diagonal of the
 reproducing kernel of the degree-<=k polynomials), and in the rotated coordinates (block-local
 coordinates y_i plus free ones) it is [v^{<=k}] of the product, over the blocks and the free
 coordinates, of Σ_c h_c(y)² v^{|c|}. With E_i(t, w; y) = Σ_b F_i(t; b) h_b(y) w^{|b|} (so exp(t p) = Π_i E_i(t, 1)

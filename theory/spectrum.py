@@ -8,7 +8,7 @@ For h in L^2(N(0, I_d)) with Hermite expansion h = Σ_j P_j h:
 Normalisation (documented choice): by the variance Var h = ||h - E h||^2, so the plateau is the
 risk of the best degree-<=l fit relative to that of the best constant predictor. A kernel /
 random-features method with n <= d^{l+1-δ} samples fits at most P_{<=l} h (Ghorbani et al. 2021,
-PAPER.md §4), so its normalised risk stays at or above ``plateau(h, l)``. For a centred h
+docs/paper.md §4), so its normalised risk stays at or above ``plateau(h, l)``. For a centred h
 (E h = 0, as with a centred link) Var h = ||h||^2 and this is 1 - ||P_{<=l} h||^2 / ||h||^2.
 """
 from __future__ import annotations

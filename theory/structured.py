@@ -1,4 +1,4 @@
-"""The structured exact engine for P_j(g∘p) on the orthogonal class (PAPER.md §8).
+"""The structured exact engine for P_j(g∘p) on the orthogonal class (docs/paper.md §8).
 
 Setting. After a rotation, p(x) = Σ_i a_i ψ_{τ(i)}(y_i): block i has its own local coordinates
 y_i (dimension <= k), the blocks are independent, and every block of *type* τ carries the same
@@ -43,6 +43,7 @@ import sympy
 
 from .expansion import HermiteExpansion, alpha_factorial
 from .hermite import MultiIndexError, NegativeDegreeError
+from .validation import nonnegative_integer
 
 __all__ = [
     "BlockType",
@@ -58,6 +59,8 @@ __all__ = [
     "projection_tables",
     "project_numeric",
     "StructureError",
+    "clear_exact_caches",
+    "power_terms",
 ]
 
 MultiIndex = tuple[int, ...]
@@ -124,7 +127,7 @@ class BlockType:
     @classmethod
     def hermite(cls, k: int) -> "BlockType":
         """He_k in one variable (ψ = h_k = He_k / sqrt(k!) after normalisation)."""
-        _check_nonneg(k, "k")
+        nonnegative_integer("k", k, error=NegativeDegreeError)
         if k < 1:
             raise StructureError("a feature block needs degree k >= 1")
         return cls({(k,): 1}, name=f"h_{k}")
@@ -132,7 +135,7 @@ class BlockType:
     @classmethod
     def product(cls, k: int) -> "BlockType":
         """y_1 y_2 ... y_k = He_1^{⊗k} (already normalised: E ψ² = 1)."""
-        _check_nonneg(k, "k")
+        nonnegative_integer("k", k, error=NegativeDegreeError)
         if k < 1:
             raise StructureError("a feature block needs degree k >= 1")
         return cls({(1,) * k: 1}, name=f"prod_{k}")
@@ -184,16 +187,8 @@ class BlockType:
             {b: sympy.Rational(c.numerator, c.denominator) for b, c in self.terms}, ys)
 
 
-def _check_nonneg(n, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"{name} must be an int, got {n!r}")
-    if n < 0:
-        raise NegativeDegreeError(f"{name} = {n} is negative")
-    return n
-
-
 @lru_cache(maxsize=256)
-def _power_terms(psi: BlockType, r_max: int) -> tuple[dict[MultiIndex, Fraction], ...]:
+def power_terms(psi: BlockType, r_max: int) -> tuple[dict[MultiIndex, Fraction], ...]:
     """He-coefficients of ψ^r for r = 0..r_max, by exact linearisation (theory.expansion)."""
     base = psi.expansion()
     powers = []
@@ -208,7 +203,7 @@ def _power_terms(psi: BlockType, r_max: int) -> tuple[dict[MultiIndex, Fraction]
 @lru_cache(maxsize=256)
 def _block_gram(psi: BlockType, r_max: int, j_max: int) -> dict[tuple[int, int, int], Fraction]:
     """G_τ as {(r, r', j): <P_j ψ^r, P_j ψ^{r'}> / (r! r'!)} for r, r' <= r_max, j <= j_max."""
-    powers = _power_terms(psi, r_max)
+    powers = power_terms(psi, r_max)
     by_degree = []
     for terms in powers:
         graded: dict[int, dict[MultiIndex, Fraction]] = {}
@@ -422,8 +417,8 @@ class BlockEngine:
         self.types = tuple(types)
         if not self.types:
             raise StructureError("the engine needs at least one block type")
-        self.max_power = max(1, _check_nonneg(max_power, "max_power"))
-        self.max_degree = _check_nonneg(max_degree, "max_degree")
+        self.max_power = max(1, nonnegative_integer("max_power", max_power, error=NegativeDegreeError))
+        self.max_degree = nonnegative_integer("max_degree", max_degree, error=NegativeDegreeError)
         Q, J = self.max_power, self.max_degree
         caps = (Q, Q, J)
         self._keys: list[PowerSumKey] = []
@@ -457,7 +452,7 @@ class BlockEngine:
     def gram(self, m: int, m2: int, j: int) -> PowerSumPolynomial:
         """<P_j p^m, P_j p^{m2}> as a polynomial in the power sums (exact rational coefficients)."""
         for value, name, cap in ((m, "m", self.max_power), (m2, "m2", self.max_power), (j, "j", self.max_degree)):
-            _check_nonneg(value, name)
+            nonnegative_integer(name, value, error=NegativeDegreeError)
             if value > cap:
                 raise ValueError(f"{name} = {value} exceeds this engine's cap {cap}; build a larger engine")
         coeffs = self._series.get((m, m2, j), {})
@@ -484,7 +479,7 @@ def _moment_series(types: tuple[BlockType, ...], r_max: int) -> dict[int, dict]:
     index = {key: i for i, key in enumerate(keys)}
     X_total: Series = {}
     for tau, psi in enumerate(types):
-        powers = _power_terms(psi, r_max)
+        powers = power_terms(psi, r_max)
         zero = (0,) * psi.local_dim
         M = {(r, 0, 0): {(): powers[r].get(zero, Fraction(0)) / factorial(r)} for r in range(1, r_max + 1)}
         M = {k: v for k, v in M.items() if v[()]}
@@ -499,7 +494,7 @@ def _moment_series(types: tuple[BlockType, ...], r_max: int) -> dict[int, dict]:
 
 def moment(types: tuple[BlockType, ...], r: int) -> PowerSumPolynomial:
     """E[p^r] as a power-sum polynomial (any r; the engine's caps do not apply)."""
-    _check_nonneg(r, "r")
+    nonnegative_integer("r", r, error=NegativeDegreeError)
     series = _moment_series(tuple(types), max(r, 1))
     scale = factorial(r)
     return PowerSumPolynomial({mono: sympy.Rational((c * scale).numerator, (c * scale).denominator)
@@ -599,7 +594,7 @@ class ProjectionTables:
 
     def __init__(self, psi: BlockType, max_power: int, max_degree: int):
         Q, J = max_power, max_degree
-        powers = _power_terms(psi, Q)
+        powers = power_terms(psi, Q)
         zero = (0,) * psi.local_dim
         M = [powers[r].get(zero, Fraction(0)) / factorial(r) for r in range(Q + 1)]
         inv = [Fraction(0)] * (Q + 1)  # 1/M as a series in u (M_0 = 1)
@@ -730,3 +725,10 @@ def _broadcast(phi, like):
     import numpy as np
 
     return np.broadcast_to(phi, like.shape).copy()
+
+
+def clear_exact_caches() -> None:
+    """Empty the per-process caches of the exact engine (block Gram tables, power terms, moment
+    series, engines), so that the next exact computation starts cold (benchmarks time it so)."""
+    for cached in (block_engine, _block_gram, power_terms, _moment_series):
+        cached.cache_clear()
