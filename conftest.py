@@ -1,4 +1,5 @@
-"""Root conftest: a thin shim; the audit plugin lives in checks/plugin.py."""
+"""Root conftest: only the thread setting. The audit plugin (checks/plugin.py) loads as an installed
+pytest plugin (the ``pytest11`` entry point in pyproject.toml), here and in any other directory."""
 import os
 
 # One BLAS/torch thread per xdist worker, set before numpy or torch is imported: on a 2-core
@@ -6,5 +7,3 @@ import os
 if "PYTEST_XDIST_WORKER" in os.environ:
     for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[_var] = "1"
-
-pytest_plugins = ["checks.plugin"]

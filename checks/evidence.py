@@ -82,6 +82,11 @@ class Evidence:
     tolerance: Tolerance | None = None
     false_failure_budget: float | None = None
     predicts_break: bool = False  # probes: theory predicts a break, so its absence fails
+    # Operating characteristic of the rule at the configuration run (checks.power):
+    # {"false_failure": P(REFUTED | claim true), "power": P(REFUTED | alternative), "alternative": ...}.
+    operating: dict[str, Any] | None = None
+    # What one unit of every interval in this record is (e.g. "training seed: fresh data, V, s, test set").
+    unit: str = ""
     figures: list[dict[str, Any]] = field(default_factory=list)
     notes: str = ""
     # Claim metadata travels with the record so the controller can report claims that only a
@@ -96,6 +101,10 @@ class Evidence:
             raise ValueError(f"evidence for {self.claim_id!r} must state its decision rule")
         if self.false_failure_budget is not None and not 0 <= self.false_failure_budget <= 1:
             raise ValueError("a false-failure budget is a probability in [0, 1]")
+        if self.operating is not None:
+            missing = {"false_failure", "power", "alternative"} - set(self.operating)
+            if missing:
+                raise ValueError(f"evidence for {self.claim_id!r}: operating characteristic lacks {sorted(missing)}")
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(asdict(self))
@@ -136,7 +145,7 @@ def fails_run(kind: str, evidence: Evidence) -> bool:
         return True
     if kind == "probe":
         return evidence.predicts_break
-    return False  # conjectures never fail the run
+    return False  # conjectures and reports never fail the run
 
 
 def to_jsonable(value: Any) -> Any:

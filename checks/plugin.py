@@ -1,14 +1,18 @@
 """The pytest plugin that turns a test run into a claim audit.
 
-Loaded by the root ``conftest.py`` (or ``-p checks.plugin`` from anywhere). It adds the options
-``--tier``, ``--seed``, ``--report-dir`` and ``--cache-dir``, the fixtures a check uses, the
-per-test seeds, and at the end of the run the claim table and the report (merged across xdist
-workers: evidence travels to the controller inside each test report's ``user_properties``).
+Installed as a pytest plugin (the ``pytest11`` entry point ``checks.plugin`` in pyproject.toml),
+so it loads in every pytest run where hierpoly is installed, in the repository or a user's own
+directory; ``-p no:checks.plugin`` switches it off. It adds the options ``--tier``, ``--seed``,
+``--report-dir`` and ``--cache-dir``, the fixtures a check uses, the per-test seeds, and at the end
+of a run that ran claim checks the claim table and the report (merged across xdist workers:
+evidence travels to the controller inside each test report's ``user_properties``). A run that
+runs no claim check (another project's tests) prints no table and writes nothing.
 """
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,10 +21,17 @@ import pytest
 from . import report as report_mod
 from .audit import CLAIM_MARKER, AuditRecorder, parametrize_claim
 from .evidence import Evidence
+from .registry import get_claim
 from .seeds import base_seed_from_env, derive_seed, numpy_generator, torch_generator
 from .tiers import Tier, resolve_tier
 
 EVIDENCE_PROPERTY = "hierpoly.evidence"
+# Sent with the setup report of every claim check that was selected: the controller learns which
+# claims this run covers (and the metadata of a user's claim, which only a worker registered).
+CLAIM_PROPERTY = "hierpoly.claim"
+DEFAULT_REPORT_DIR = "audit-report"
+DEFAULT_CACHE_DIR = ".hierpoly-cache"
+CACHE_DIR_ENV = "HIERPOLY_CACHE_DIR"
 HYPOTHESIS_PROFILE_ENV = "HIERPOLY_HYPOTHESIS_PROFILE"
 
 MARKERS = {
@@ -28,6 +39,7 @@ MARKERS = {
     "claim": "checks a claim the paper asserts; a refutation fails the run",
     "probe": "probes outside the paper's assumptions",
     "conjecture": "an open question; reported, never fails the run",
+    "report": "a measurement with no reachable REFUTED branch; shown as a report, never fails the run",
     "training": "trains a network or a baseline (slower)",
     "slow": "takes more than a few seconds even in the quick tier",
     "gpu": "needs a CUDA device; skipped without one",
@@ -38,8 +50,10 @@ def _register_hypothesis_profiles() -> None:
     from hypothesis import HealthCheck, settings
 
     common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    # ci: the audit's default; derandomised so a base seed fixes every verdict.
-    settings.register_profile("ci", derandomize=True, database=None, print_blob=True, **common)
+    # ci: the audit's default. Not derandomised (derandomize=True ignores every seed): each @given
+    # test, and each property of an exact check (checks/properties.py), is seeded from its per-test
+    # seed, so one --seed reproduces every draw and a fresh base seed explores new instances.
+    settings.register_profile("ci", derandomize=False, database=None, print_blob=True, **common)
     settings.register_profile("dev", max_examples=50, **common)
     settings.register_profile("thorough", max_examples=1000, **common)
 
@@ -53,10 +67,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="size tier (default: full with a CUDA device, else quick; or $HIERPOLY_TIER)")
     group.addoption("--seed", type=int, default=None,
                     help="base seed for every per-test seed (default: $HIERPOLY_SEED or 20240101)")
-    group.addoption("--report-dir", default="audit-report",
-                    help="where audit.json, audit.md and the figures go (default: audit-report/)")
+    group.addoption("--report-dir", default=None,
+                    help=f"where audit.json, audit.md and the figures go (default: {DEFAULT_REPORT_DIR}/)")
     group.addoption("--cache-dir", default=None,
-                    help="on-disk cache of training runs (default: $HIERPOLY_CACHE_DIR or .hierpoly-cache/)")
+                    help=f"on-disk cache of training runs (default: ${CACHE_DIR_ENV} or {DEFAULT_CACHE_DIR}/)")
+    from .executors import add_executor_option
+    add_executor_option(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -64,7 +80,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
     state = _Session(config)
     config._hierpoly = state  # type: ignore[attr-defined]
+    from .executors import configure_pytest as configure_executor
+    configure_executor(config)  # --executor: where sweeps run; closed at unconfigure
     if not state.is_worker:
+        state.check_named_directories()
         config.pluginmanager.register(_Collector(state), "hierpoly-collector")
     from hypothesis import settings
 
@@ -83,19 +102,68 @@ def _one_thread_per_worker() -> None:
     torch.set_num_threads(1)
 
 
+def unwritable_reason(directory: Path) -> str | None:
+    """Why files cannot be written into ``directory`` (created if missing), or None if they can.
+
+    Tried for real (create the folder, write and delete a probe file), because permission bits
+    do not bind root and a read-only mount shows none.
+    """
+    if directory.exists() and not directory.is_dir():
+        return f"{directory} exists and is not a directory"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".hierpoly-write-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"{exc.strerror or exc} ({exc.filename or directory})"
+    return None
+
+
 class _Session:
     def __init__(self, config: pytest.Config):
         self.config = config
-        self.tier = Tier(resolve_tier(config.getoption("tier")))
-        self.base_seed = base_seed_from_env(config.getoption("seed"))
-        self.report_dir = Path(config.getoption("report_dir"))
-        self.cache_dir = Path(config.getoption("cache_dir") or os.environ.get("HIERPOLY_CACHE_DIR")
-                              or ".hierpoly-cache")
+        # Bad environment variables are usage errors, like bad options, not INTERNALERROR.
+        try:
+            self.tier = Tier(resolve_tier(config.getoption("tier")))
+            self.base_seed = base_seed_from_env(config.getoption("seed"))
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None  # $HIERPOLY_SEED / $HIERPOLY_TIER name themselves
+        self.report_dir_named = config.getoption("report_dir") is not None
+        self.report_dir = Path(config.getoption("report_dir") or DEFAULT_REPORT_DIR)
+        named_cache = config.getoption("cache_dir") or os.environ.get(CACHE_DIR_ENV)
+        self.cache_dir_named = bool(named_cache)
+        self.cache_dir = Path(named_cache or DEFAULT_CACHE_DIR)
         self.evidence: list[Evidence] = []
         self.durations: dict[str, float] = {}
+        self.claims_run: dict[str, dict] = {}  # claim id -> claim metadata, for selected claim checks
+        self.deselected_claim_checks = 0
+        self.report_dir_checked = False
         self.started = time.time()
         self.is_worker = hasattr(config, "workerinput")
         self.summary: dict | None = None
+        self.report_error: str | None = None
+
+    def check_named_directories(self) -> None:
+        """A report or cache directory the user named must be writable before the run starts
+        (otherwise the report, or every cached run, is lost at the end of a long run)."""
+        if self.report_dir_named:
+            self.check_report_dir()
+        if self.cache_dir_named:
+            self.check_cache_dir(pytest.UsageError)
+
+    def check_report_dir(self) -> None:
+        self.report_dir_checked = True
+        reason = unwritable_reason(self.report_dir)
+        if reason is not None:
+            raise pytest.UsageError(f"the report directory {self.report_dir} cannot be written: {reason}; "
+                                    f"choose another with --report-dir DIR")
+
+    def check_cache_dir(self, error: type[Exception]) -> None:
+        reason = unwritable_reason(self.cache_dir)
+        if reason is not None:
+            raise error(f"the cache directory {self.cache_dir} cannot be written: {reason}; choose "
+                        f"another with --cache-dir DIR or ${CACHE_DIR_ENV}")
 
     @property
     def device(self) -> str:
@@ -122,7 +190,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parametrize_claim(metafunc)
 
 
+def _claim_id(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker(CLAIM_MARKER)
+    return None if marker is None else marker.args[0]
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if items:
+        state = _session(items[0].config)
+        state.deselected_claim_checks += sum(_claim_id(item) is not None for item in items)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = _session(config)
+    if not state.is_worker and not state.report_dir_checked and any(_claim_id(i) for i in items):
+        # The default report directory is checked only once claim checks are collected: another
+        # project's run (the plugin is installed everywhere) must not depend on it.
+        state.check_report_dir()
+    if not any("gpu" in item.keywords for item in items):
+        return
     import torch
 
     if torch.cuda.is_available():
@@ -179,9 +265,16 @@ def device(request: pytest.FixtureRequest):
     return torch.device(_session(request.config).device)
 
 
+class CacheDirError(OSError):
+    """The cache directory cannot be written."""
+
+
 @pytest.fixture(scope="session")
 def cache_dir(request: pytest.FixtureRequest) -> Path:
-    return _session(request.config).cache_dir
+    """The on-disk cache of training runs, checked writable (a named one was checked at start)."""
+    state = _session(request.config)
+    state.check_cache_dir(CacheDirError)
+    return state.cache_dir
 
 
 @pytest.fixture
@@ -195,19 +288,51 @@ def audit(request: pytest.FixtureRequest, seed: int, base_seed: int, hierpoly_cl
 
 # ---- shipping evidence, failing refuted claims ------------------------------------------
 
+def seed_hypothesis_test(item: pytest.Item, base_seed: int) -> None:
+    """Seed a collected @given test from its per-test seed (the ``seed`` fixture's hash of base seed
+    and node id), unless the test pins its own with ``@hypothesis.seed``."""
+    import hypothesis
+
+    function = getattr(item, "function", None)
+    if not getattr(function, "is_hypothesis_test", False):
+        return
+    pinned = getattr(function, "_hypothesis_internal_use_seed", None) is not None
+    if pinned and not getattr(function, "_hierpoly_seeded", False):
+        return
+    hypothesis.seed(derive_seed(base_seed, item.nodeid))(function)
+    function._hierpoly_seeded = True  # parametrised cases share the function: reseed per case
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
+    seed_hypothesis_test(item, _session(item.config).base_seed)
     result = yield
     recorder: AuditRecorder | None = getattr(item, "_hierpoly_recorder", None)
+    claim_id = _claim_id(item)
+    if claim_id is not None and (recorder is None or not recorder.records):
+        # A check that records nothing would leave its claim MISSING under a green test.
+        pytest.fail(f"{claim_id}: the check {item.name} recorded no evidence (a claim check must call "
+                    f"audit.record(...) at least once)", pytrace=False)
     if recorder is not None and recorder.failing():
         pytest.fail(recorder.failure_message(), pytrace=False)
     return result
+
+
+def rerun_command(item: pytest.Item, base_seed: int, tier: str) -> str:
+    """The command that reruns ``item``, written for the directory pytest was started from."""
+    path, sep, rest = item.nodeid.partition("::")
+    invocation_dir = item.config.invocation_params.dir
+    target = os.path.relpath(item.config.rootpath / path, invocation_dir) + sep + rest
+    return f"pytest '{target}' --seed {base_seed} --tier {tier}"
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call):
     report = yield
     recorder: AuditRecorder | None = getattr(item, "_hierpoly_recorder", None)
+    claim_id = _claim_id(item)
+    if report.when == "setup" and claim_id is not None:
+        report.user_properties.append((CLAIM_PROPERTY, json.dumps(get_claim(claim_id).as_dict())))
     if report.when == "call" and recorder is not None:
         for ev in recorder.records:
             report.user_properties.append((EVIDENCE_PROPERTY, ev.to_json()))
@@ -217,7 +342,7 @@ def pytest_runtest_makereport(item: pytest.Item, call):
         text = f"base seed {s.base_seed}, tier {s.tier.name}"
         if seed is not None:
             text += f", test seed {seed}"
-        report.sections.append(("hierpoly seed", f"{text}; rerun: pytest '{item.nodeid}' --seed {s.base_seed}"))
+        report.sections.append(("hierpoly seed", f"{text}; rerun: {rerun_command(item, s.base_seed, s.tier.name)}"))
     return report
 
 
@@ -233,6 +358,10 @@ class _Collector:
         self.state = state
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == CLAIM_PROPERTY and report.when == "setup":
+                claim = json.loads(value)
+                self.state.claims_run.setdefault(claim["id"], claim)
         if report.when != "call":
             return
         self.state.durations[report.nodeid] = report.duration
@@ -244,13 +373,20 @@ class _Collector:
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     state = _session(session.config)
-    if state.is_worker:
-        return
+    if state.is_worker or not (state.claims_run or state.evidence):
+        return  # inert: this run ran no claim check
     state.summary = report_mod.build_report(
         evidence=state.evidence, durations=state.durations, tier=state.tier.name,
         base_seed=state.base_seed, device=state.device, started=state.started,
+        claims_run=state.claims_run,
     )
-    report_mod.write_report(state.summary, state.report_dir)
+    try:
+        report_mod.write_report(state.summary, state.report_dir)
+    except OSError as exc:
+        # Checked before the run; if the directory went away since, the table still prints.
+        state.report_error = f"the report could not be written to {state.report_dir}: {exc}"
+        if session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if not state.summary["false_failure_budget"]["within_limit"] and session.exitstatus == 0:
         # Declared false-failure probabilities add up past the limit: a green run would not
         # mean what it says, so the run is not green.
@@ -259,9 +395,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     state = _session(config)
-    if state.is_worker or state.summary is None:
+    if state.is_worker:
+        return
+    if state.summary is None:
+        if state.deselected_claim_checks and config.getoption("keyword"):
+            terminalreporter.write_line(
+                f"hierpoly: -k {config.getoption('keyword')!r} selected no claim check "
+                f"({state.deselected_claim_checks} deselected). Test ids are claim ids, e.g. "
+                f"-k lemma2.degree-k; `pytest --collect-only -q` lists them.", yellow=True)
         return
     terminalreporter.write_sep("=", "hierpoly claim audit")
     for line in report_mod.claim_table_lines(state.summary):
         terminalreporter.write_line(line)
-    terminalreporter.write_line(f"report: {state.report_dir / 'audit.json'}, {state.report_dir / 'audit.md'}")
+    if state.tier.name == "full" and state.device == "cpu":
+        terminalreporter.write_line(
+            "hierpoly: WARNING: the full tier is sized for one GPU and this run had none; its sweeps "
+            "may take many hours on CPUs (--tier quick runs every claim at small sizes).", yellow=True)
+    if state.report_error is not None:
+        terminalreporter.write_line(f"hierpoly: ERROR: {state.report_error}", red=True)
+    else:
+        terminalreporter.write_line(f"report: {state.report_dir / 'audit.json'}, {state.report_dir / 'audit.md'}")

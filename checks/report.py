@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 from .evidence import Evidence, Verdict, combine, to_jsonable
 from .registry import REGISTRY
 
-__all__ = ["SCHEMA", "figure", "series", "build_report", "write_report", "claim_table_lines"]
+__all__ = ["SCHEMA", "figure", "series", "build_report", "write_report", "claim_table_lines", "claims_not_run_line"]
 
 SCHEMA = "hierpoly-audit/1"
 # The most a run may spend on false failures: the sum of the declared false-failure
@@ -70,20 +70,30 @@ def _key_figure(records: list[Evidence]) -> str:
 
 
 def build_report(*, evidence: list[Evidence], durations: dict[str, float], tier: str, base_seed: int,
-                 device: str, started: float) -> dict[str, Any]:
-    """The report as a JSON-ready dict; every registered claim appears (MISSING if unchecked)."""
+                 device: str, started: float, claims_run: dict[str, dict[str, Any]] | None = None
+                 ) -> dict[str, Any]:
+    """The report as a JSON-ready dict; every registered claim appears (MISSING if unchecked).
+
+    ``claims_run``: claim id -> metadata of the claims whose checks were selected in this run;
+    each claim's ``run`` flag says whether it was (claims with evidence always were). The table
+    shows those claims first and summarises the others in one line.
+    """
+    claims_run = dict(claims_run or {})
     by_claim: dict[str, list[Evidence]] = {}
     for ev in sorted(evidence, key=lambda e: (e.claim_id, e.check)):  # order-independent
         by_claim.setdefault(ev.claim_id, []).append(ev)
     meta = {cid: claim.as_dict() for cid, claim in REGISTRY.items()}
     for cid, records in by_claim.items():
         meta.setdefault(cid, records[0].claim)
+    for cid, info in claims_run.items():
+        meta.setdefault(cid, info)  # a user's claim whose check recorded nothing (it failed)
     claims = []
     for cid, info in meta.items():
         records = by_claim.get(cid, [])
         checks = sorted({ev.check for ev in records})
         claims.append({
             **info,
+            "run": cid in claims_run or bool(records),
             "verdict": combine(ev.verdict for ev in records).value,
             "key_figure": _key_figure(records),
             "checks": checks,
@@ -124,15 +134,28 @@ def _false_failure_budget(evidence: list[Evidence]) -> dict[str, Any]:
             "per_check": dict(sorted(gating.items()))}
 
 
+def claims_not_run_line(summary: dict[str, Any]) -> str | None:
+    """One line for the registered claims whose checks this run did not select, or None."""
+    not_run = [c["id"] for c in summary["claims"] if not c.get("run", True)]
+    if not not_run:
+        return None
+    shown = ", ".join(not_run[:3]) + (", ..." if len(not_run) > 3 else "")
+    return (f"{len(not_run)} registered claims not run here (MISSING: {shown}); audit.json lists them, "
+            f"and `pytest -n auto` in the hierpoly repository runs them all")
+
+
 def claim_table_lines(summary: dict[str, Any], *, width: int = 60) -> list[str]:
-    """The terminal claim table: id, kind, verdict, key figure, source."""
+    """The terminal claim table: id, kind, verdict, key figure, source, one row per claim this
+    run checked; the claims it did not select are summarised in one line below."""
     rows = [("claim", "kind", "verdict", "key figure", "source")]
-    for c in summary["claims"]:
+    for c in _claims_run(summary):
         fig = c["key_figure"] if len(c["key_figure"]) <= width else c["key_figure"][: width - 1] + "…"
         rows.append((c["id"], c["kind"], c["verdict"], fig, c["source"]))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r[:4], widths)) + "  " + r[4] for r in rows]
     lines.insert(1, "-" * min(len(lines[0]) + 20, 160))
+    if (not_run := claims_not_run_line(summary)) is not None:
+        lines.append(not_run)
     counts = ", ".join(f"{n} {v}" for v, n in sorted(summary["counts"].items()))
     lines.append(f"tier {summary['run']['tier']}, base seed {summary['run']['base_seed']}: {counts}")
     budget = summary["false_failure_budget"]
@@ -141,12 +164,40 @@ def claim_table_lines(summary: dict[str, Any], *, width: int = 60) -> list[str]:
     return lines
 
 
+def _claims_run(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    # Reports written before the "run" flag existed show every claim.
+    return [c for c in summary["claims"] if c.get("run", True)]
+
+
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, path)
+
+
+def _log_ticks(ax) -> None:
+    """Log axes read as numbers: decades as 10², 10³; an axis spanning less than a decade gets plain
+    numbers at 1, 2, 5 × 10^j instead of matplotlib's "6×10⁰" minor labels."""
+    import math
+
+    from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, LogLocator, NullFormatter
+
+    for axis, limits in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+        if axis.get_scale() != "log":
+            continue
+        low, high = sorted(limits)
+        if low <= 0:
+            continue
+        if math.floor(math.log10(high)) - math.ceil(math.log10(low)) >= 1:  # two decades or more
+            axis.set_major_locator(LogLocator(base=10))
+            axis.set_major_formatter(LogFormatterSciNotation(base=10))
+            axis.set_minor_formatter(NullFormatter())
+        else:
+            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(NullFormatter())
 
 
 def _draw(spec: dict[str, Any], path: Path) -> None:
@@ -160,15 +211,17 @@ def _draw(spec: dict[str, Any], path: Path) -> None:
         x = [float(v) for v in s["x"]]
         y = [float(v) for v in s["y"]]
         if s["style"] == "guide":
-            ax.plot(x, y, linestyle="--", color="grey", label=s["label"])
+            (line,) = ax.plot(x, y, linestyle="--", color="grey", label=s["label"])
         elif s["style"] == "points":
-            ax.plot(x, y, marker="o", linestyle="none", label=s["label"])
+            (line,) = ax.plot(x, y, marker="o", linestyle="none", label=s["label"])
         else:
-            ax.plot(x, y, marker=".", label=s["label"])
-        if "low" in s:
-            ax.fill_between(x, [float(v) for v in s["low"]], [float(v) for v in s["high"]], alpha=0.2)
+            (line,) = ax.plot(x, y, marker=".", label=s["label"])
+        if "low" in s:  # the band in its curve's colour
+            ax.fill_between(x, [float(v) for v in s["low"]], [float(v) for v in s["high"]], alpha=0.2,
+                            color=line.get_color())
     ax.set_xscale(spec["xscale"])
     ax.set_yscale(spec["yscale"])
+    _log_ticks(ax)
     ax.set_xlabel(spec["xlabel"])
     ax.set_ylabel(spec["ylabel"])
     ax.set_title(spec["title"], fontsize=10)
@@ -194,14 +247,20 @@ def _markdown(summary: dict[str, Any], figure_paths: dict[int, list[str]]) -> st
         "| claim | kind | verdict | key figure | source |",
         "|---|---|---|---|---|",
     ]
-    for c in summary["claims"]:
+    for c in _claims_run(summary):
         fig = c["key_figure"].replace("|", "\\|")
         out.append(f"| `{c['id']}` | {c['kind']} | **{c['verdict']}** | {fig} | {c['source']} |")
+    if any(c["kind"] == "report" for c in _claims_run(summary)):
+        out += ["", "Kind `report`: a measurement whose rule cannot refute; its verdict is shown, never gates the run."]
+    if (not_run := claims_not_run_line(summary)) is not None:
+        out += ["", not_run + "."]
     budget = summary["false_failure_budget"]
     out += ["", f"False-failure budget of the gating statistical checks: {budget['total']:.4g} "
             f"(limit {budget['limit']:g}).", "",
             "Versions: " + ", ".join(f"{k} {v}" for k, v in run["versions"].items()), ""]
     for i, c in enumerate(summary["claims"]):
+        if not c.get("run", True):
+            continue
         out += [f"## `{c['id']}`: {c['verdict']}", "", f"*{c['kind']}, {c['source']}.* {c['statement']}", ""]
         if c["assumptions"]:
             out += ["Assumptions: " + ", ".join(f"`{a}`" for a in c["assumptions"]), ""]
@@ -218,6 +277,13 @@ def _markdown(summary: dict[str, Any], figure_paths: dict[int, list[str]]) -> st
                 out.append(f"  - interval: {conf}[{iv['low']:.4g}, {iv['high']:.4g}] {iv.get('method', '')}")
             if ev.get("false_failure_budget") is not None:
                 out.append(f"  - false-failure budget: {ev['false_failure_budget']:g}")
+            if ev.get("operating"):
+                op = ev["operating"]
+                out.append(f"  - false_failure {op['false_failure']:.3g}, power {op['power']:.3g} "
+                           f"against {op['alternative']} (simulated at the configuration run)"
+                           + (" — **underpowered here**" if op.get("underpowered") else ""))
+            if ev.get("unit"):
+                out.append(f"  - independent unit: {ev['unit']}")
             if ev.get("parameters"):
                 out.append(f"  - parameters: `{json.dumps(ev['parameters'], sort_keys=True)}`")
             out.append(f"  - seed: {ev['seed']}")

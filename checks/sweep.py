@@ -14,8 +14,17 @@ table (one row per run, in the order given) and stores every finished run at onc
 - a corrupted or truncated cache file is detected (schema, key and a sha256 checksum of the result
   are stored inside) and recomputed, never trusted.
 
-Parallelism comes from splitting a sweep over several tests that share the cache, which xdist
-spreads over its workers; on a GPU one process runs the runs one after another.
+Where the runs execute is an executor's business (``executor=``, any
+``concurrent.futures.Executor``; default: ``checks.executors.default_executor()``, in-process
+unless ``--executor`` / ``$HIERPOLY_EXECUTOR`` says otherwise). Only runs missing from the cache
+are submitted, each as a picklable ``SweepTask`` (the runner, plain-data runs that carry their
+seeds, a thread count); the worker generates its data from the seed and returns plain results.
+The *client* (the process calling ``run_sweep``) holds each run's lock while its task is in
+flight and writes the results to the cache as they come back: workers never touch the cache
+directory. A killed worker or client therefore loses only the runs in flight. With
+``batch_runner=`` the runs that share ``Run.batch_key()`` travel as one task and are still cached
+one file per run, under the single-run key. Without an executor, parallelism comes from several
+tests (xdist workers) sharing the cache.
 
 Progress goes to stderr through tqdm; it is off when stderr is not a terminal (under pytest's
 capture, in CI) or when ``progress=False`` / ``$HIERPOLY_PROGRESS=0``.
@@ -24,6 +33,7 @@ Bump ``code_version`` whenever what a runner computes changes: the key cannot se
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import hashlib
 import json
@@ -50,6 +60,8 @@ __all__ = [
     "runner_name",
     "grid",
     "run_sweep",
+    "RunLock",
+    "SweepTask",
 ]
 
 CACHE_SCHEMA = "hierpoly-sweep-run/1"
@@ -131,6 +143,15 @@ class Run:
         return {"method": self.method, "d": self.d, "n": self.n, "seed": self.seed,
                 "config": dict(self.config)}
 
+    def batch_key(self) -> str:
+        """The canonical JSON of every field but the seed: runs that share it differ only in
+        their seed, so a batched runner can train them together (``run_sweep(batch_runner=...)``)."""
+        return canonical_json({"method": self.method, "d": self.d, "n": self.n, "config": dict(self.config)})
+
+    def __reduce__(self):
+        # The read-only config view cannot be pickled; rebuild the run from plain data on the worker.
+        return (Run, (self.method, self.d, self.n, self.seed, dict(self.config)))
+
 
 def run_key(run: Run, *, code_version: str, runner_name: str = "") -> str:
     """sha256 hex digest of the run's canonical configuration, the code version and the runner."""
@@ -191,22 +212,49 @@ class RunCache:
                 os.unlink(tmp)
             raise
 
-    @contextlib.contextmanager
-    def lock(self, key: str) -> Iterator[None]:
-        """Exclusive per-run lock across processes (a no-op where fcntl is missing)."""
+    def lock(self, key: str) -> "RunLock":
+        """The exclusive cross-process lock of one run (held while the run is being computed)."""
+        return RunLock(self.path(key).with_suffix(".lock"))
+
+
+class RunLock:
+    """An ``fcntl.flock`` on a run's lock file: exclusive across processes, released by the OS if
+    its holder dies (a no-op where fcntl is missing). Usable as a blocking context manager."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fh = None
+
+    def acquire(self, *, blocking: bool = True) -> bool:
+        """Take the lock; without ``blocking``, return False at once if another process holds it."""
         try:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX
-            yield
-            return
-        path = self.path(key).with_suffix(".lock")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            fh.close()
+            return False
+        except BaseException:
+            fh.close()
+            raise
+        self._fh = fh
+        return True
+
+    def release(self) -> None:
+        if self._fh is not None:
+            self._fh.close()  # closing the file drops the flock
+            self._fh = None
+
+    def __enter__(self) -> "RunLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 @dataclass(frozen=True)
@@ -305,48 +353,237 @@ def runner_name(runner: Callable) -> str:
     return f"{target.__module__}.{target.__qualname__}"
 
 
+def _plain_result(result: Any, name: str) -> dict[str, Any]:
+    """A runner's result as plain JSON data (non-finite floats allowed), or a SweepConfigError."""
+    if not isinstance(result, Mapping):
+        raise SweepConfigError(f"runner {name} returned {type(result).__name__}, not a mapping")
+    return json.loads(canonical_json(result, allow_nonfinite=True))
+
+
+@contextlib.contextmanager
+def _thread_limit(threads: int | None) -> Iterator[None]:
+    """Cap BLAS/OpenMP (and torch, when loaded) at ``threads`` for the duration; None: leave as is."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")  # the runner's module imports torch when it needs it
+    previous = torch.get_num_threads() if torch is not None else None
+    with threadpool_limits(threads):
+        if torch is not None:
+            torch.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(previous)
+
+
+@dataclass(frozen=True)
+class SweepTask:
+    """The unit of work an executor receives: ``runs`` computed one by one by ``runner``, or together
+    by ``batch_runner`` (one call, one result per run in order), under ``threads`` BLAS/torch threads
+    (None: the worker's setting). Calling it returns the plain results in the runs' order.
+
+    Picklable when the runner is (a module-level function, or a ``functools.partial`` of one): the
+    runs are plain data, and everything a run needs (its seed, its target, the device named in the
+    runner's partial) travels inside; the worker generates its own data from the seed and needs
+    neither the client's working directory nor its environment variables.
+    """
+
+    runner: Callable[[Run], Mapping[str, Any]]
+    runs: tuple[Run, ...]
+    batch_runner: Callable[[list[Run]], Sequence[Mapping[str, Any]]] | None = None
+    threads: int | None = None
+
+    def __call__(self) -> list[dict[str, Any]]:
+        with _thread_limit(self.threads):
+            if self.batch_runner is None:
+                name = runner_name(self.runner)
+                results = [self.runner(run) for run in self.runs]
+            else:
+                name = runner_name(self.batch_runner)
+                results = list(self.batch_runner(list(self.runs)))
+                if len(results) != len(self.runs):
+                    raise SweepConfigError(f"batch runner {name} returned {len(results)} results "
+                                           f"for {len(self.runs)} runs")
+        return [_plain_result(result, name) for result in results]
+
+
+class _SweepClient:
+    """The client side of one sweep: claims runs (their locks), submits them to the executor, and
+    stores each result the moment its future completes. At most ``limit`` tasks are in flight, so
+    the in-process executor computes and stores one run at a time, as before executors."""
+
+    def __init__(self, runs: Mapping[str, Run], cache: RunCache, executor: cf.Executor, *,
+                 make_task: Callable[[tuple[Run, ...]], SweepTask], code_version: str, limit: int,
+                 on_result: Callable[[Run], None]):
+        self.runs, self.cache, self.executor = runs, cache, executor
+        self.make_task, self.code_version, self.limit, self.on_result = make_task, code_version, limit, on_result
+        self.found: dict[str, tuple[dict[str, Any], str]] = {}
+        self.corrupt: set[str] = set()
+        self.locks: dict[str, RunLock] = {}
+        self.in_flight: dict[cf.Future, list[str]] = {}
+
+    def lookup(self, key: str) -> bool:
+        """Take a valid cached result of ``key`` into ``found``; remember a corrupt file."""
+        result, corrupt = self.cache.load(key, self.runs[key])
+        if corrupt:
+            self.corrupt.add(key)
+        if result is None:
+            return False
+        self.found[key] = (result, "cache")
+        self.on_result(self.runs[key])
+        return True
+
+    def claim(self, keys: Sequence[str], *, blocking: bool) -> tuple[list[str], list[str]]:
+        """(claimed, held elsewhere): lock each run (waiting, if ``blocking``, for the first only)
+        and drop the runs another process finished in the meantime."""
+        claimed, elsewhere = [], []
+        for i, key in enumerate(keys):
+            lock = self.cache.lock(key)
+            if not lock.acquire(blocking=blocking and i == 0):
+                elsewhere.append(key)
+            elif self.lookup(key):  # finished by another process while we waited
+                lock.release()
+            else:
+                self.locks[key] = lock
+                claimed.append(key)
+        return claimed, elsewhere
+
+    def submit(self, keys: list[str]) -> None:
+        try:
+            future = self.executor.submit(self.make_task(tuple(self.runs[k] for k in keys)))
+        except BaseException:
+            self.release(keys)
+            raise
+        self.in_flight[future] = keys
+
+    def collect(self, future: cf.Future) -> None:
+        keys = self.in_flight.pop(future)
+        try:
+            for key, result in zip(keys, future.result(), strict=True):
+                self.cache.store(key, self.runs[key], result, code_version=self.code_version)
+                self.found[key] = (result, "recomputed-corrupt" if key in self.corrupt else "computed")
+                self.on_result(self.runs[key])
+        finally:
+            self.release(keys)
+
+    def release(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            lock = self.locks.pop(key, None)
+            if lock is not None:
+                lock.release()
+
+    def abandon(self) -> None:
+        """After an error: keep what already finished, cancel the rest, free every lock."""
+        for future in list(self.in_flight):
+            if future.done() and not future.cancelled() and future.exception() is None:
+                with contextlib.suppress(Exception):
+                    self.collect(future)
+                    continue
+            future.cancel()
+            self.release(self.in_flight.pop(future, ()))
+
+    def run(self, groups: list[list[str]]) -> dict[str, tuple[dict[str, Any], str]]:
+        """Compute every group (a list of run keys that travel as one task) not yet in ``found``."""
+        pending = groups
+        try:
+            while pending or self.in_flight:
+                waiting = []
+                for group in pending:
+                    if len(self.in_flight) >= self.limit:
+                        waiting.append(group)
+                        continue
+                    claimed, elsewhere = self.claim(group, blocking=False)
+                    if elsewhere:
+                        waiting.append(elsewhere)
+                    if claimed:
+                        self.submit(claimed)
+                pending = waiting
+                if self.in_flight:
+                    done, _ = cf.wait(list(self.in_flight), return_when=cf.FIRST_COMPLETED)
+                    for future in done:
+                        self.collect(future)
+                elif pending:
+                    # Every run left is in flight in another process: wait for the first of them.
+                    first, rest = pending[0][:1], pending[0][1:]
+                    pending = ([rest] if rest else []) + pending[1:]
+                    claimed, _ = self.claim(first, blocking=True)
+                    if claimed:
+                        self.submit(claimed)
+        except BaseException:
+            self.abandon()
+            raise
+        return self.found
+
+
+def _task_groups(runs: Mapping[str, Run], keys: Iterable[str], batched: bool) -> list[list[str]]:
+    """One group per run, or (batched) one per ``Run.batch_key()``, in order of first appearance."""
+    if not batched:
+        return [[key] for key in keys]
+    groups: dict[str, list[str]] = {}
+    for key in keys:
+        groups.setdefault(runs[key].batch_key(), []).append(key)
+    return list(groups.values())
+
+
 def run_sweep(runner: Callable[[Run], Mapping[str, Any]], runs: Iterable[Run], *, cache_dir: Path | str,
-              code_version: str, progress: bool | None = None, desc: str = "sweep") -> SweepResults:
-    """Run (or read from the cache) every run, in order, and return the tidy results.
+              code_version: str, progress: bool | None = None, desc: str = "sweep",
+              executor: cf.Executor | None = None,
+              batch_runner: Callable[[list[Run]], Sequence[Mapping[str, Any]]] | None = None,
+              threads: int | None = None, max_in_flight: int | None = None) -> SweepResults:
+    """Run (or read from the cache) every run and return the tidy results, in the order given.
 
     ``runner(run)`` must return a mapping of plain JSON values (non-finite floats allowed); it is
-    called only for runs that have no valid cache file. Each result is stored the moment it is
-    computed. The key covers the run, ``code_version`` and the runner's qualified name.
+    called only for runs that have no valid cache file. Each result is stored the moment its task
+    completes. The key covers the run, ``code_version`` and the runner's qualified name.
+
+    executor: any ``concurrent.futures.Executor`` (default ``checks.executors.default_executor()``);
+    it receives picklable ``SweepTask``s for the uncached runs only. The calling process holds each
+    run's lock while its task is in flight (a second process sharing the cache computes other runs,
+    then waits for these) and writes the cache itself. max_in_flight: tasks submitted at once
+    (default ``checks.executors.in_flight_limit(executor)``: 1 in-process, twice the worker slots
+    otherwise). batch_runner: ``batch_runner(list_of_runs) -> list_of_results``; the uncached runs
+    that share ``run.batch_key()`` go to it as one task, each result cached under its single-run key
+    (so a batched sweep and ``runner`` share cache entries; ``runner`` must compute the same thing).
+    threads: BLAS/torch threads the task sets on its worker (None: the worker's own setting).
     """
     from tqdm.auto import tqdm
+
+    from checks.executors import default_executor, in_flight_limit
 
     runs = list(runs)
     for run in runs:
         if not isinstance(run, Run):
             raise SweepConfigError(f"run_sweep takes Run objects, got {type(run).__name__}")
-    cache = RunCache(cache_dir)
+    if max_in_flight is not None and max_in_flight < 1:
+        raise SweepConfigError(f"max_in_flight must be >= 1, got {max_in_flight}")
     name = runner_name(runner)
-    records: list[RunRecord] = []
-    bar = tqdm(total=len(runs), desc=desc, file=sys.stderr, disable=not _progress_enabled(progress),
+    keys = [run_key(run, code_version=code_version, runner_name=name) for run in runs]
+    by_key = dict(zip(keys, runs))
+    executor = executor if executor is not None else default_executor()
+    bar = tqdm(total=len(by_key), desc=desc, file=sys.stderr, disable=not _progress_enabled(progress),
                leave=False, dynamic_ncols=True)
+
+    def on_result(run: Run) -> None:
+        bar.update(1)
+        bar.set_postfix_str(f"{run.method} d={run.d} n={run.n}", refresh=False)
+
+    client = _SweepClient(
+        by_key, RunCache(cache_dir), executor, code_version=code_version, on_result=on_result,
+        make_task=lambda task_runs: SweepTask(runner, task_runs, batch_runner, threads),
+        limit=max_in_flight or in_flight_limit(executor))
     try:
-        for run in runs:
-            key = run_key(run, code_version=code_version, runner_name=name)
-            result, corrupt = cache.load(key, run)
-            if result is None:
-                with cache.lock(key):
-                    # Another process may have finished this run while we waited for the lock.
-                    result, corrupt_now = cache.load(key, run)
-                    corrupt = corrupt or corrupt_now
-                    if result is None:
-                        computed = runner(run)
-                        if not isinstance(computed, Mapping):
-                            raise SweepConfigError(f"runner {name} returned {type(computed).__name__}, not a mapping")
-                        cache.store(key, run, computed, code_version=code_version)
-                        result = json.loads(canonical_json(computed, allow_nonfinite=True))
-                        source = "recomputed-corrupt" if corrupt else "computed"
-                    else:
-                        source = "cache"
-            else:
-                source = "cache"
-            records.append(RunRecord(run=run, result=MappingProxyType(result), source=source))
-            bar.update(1)
-            bar.set_postfix_str(f"{run.method} d={run.d} n={run.n}", refresh=False)
+        uncached = [key for key in by_key if not client.lookup(key)]
+        found = client.run(_task_groups(by_key, uncached, batch_runner is not None))
     finally:
         bar.close()
+    records, seen = [], set()
+    for key, run in zip(keys, runs):
+        result, source = found[key]
+        # A run listed twice is computed once; its repeat reads the first one's result.
+        records.append(RunRecord(run=run, result=MappingProxyType(result), source="cache" if key in seen else source))
+        seen.add(key)
     return SweepResults(records)

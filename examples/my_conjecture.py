@@ -1,8 +1,9 @@
 """A worked example: a new conjecture written as a property (README, "Adding a conjecture").
 
 Run it with ``pytest examples/my_conjecture.py`` from the repository root, or copy it anywhere as
-``test_*.py`` and run ``pytest -p checks.plugin``. The default ``pytest -n auto`` collects only
-``tests/`` and ``checks/``, so this file is part of the audit only when it is named.
+``test_*.py`` and run ``pytest`` there (the audit plugin is installed with hierpoly). The default
+``pytest -n auto`` collects only ``tests/`` and ``checks/``, so this file is part of the audit only
+when it is named.
 """
 import torch
 from hypothesis import given, settings

@@ -47,7 +47,11 @@ def test_weights_power_sums_and_bounds():
     w = Weights([Fraction(1, 5), Fraction(-7, 5), 1])
     assert w.power_sum(2) == 3 and w.power_sum(3) == sympy.Rational(1 - 343 + 125, 125)
     assert w.is_balanced()  # both bounds are inclusive
-    assert not Weights([Fraction(1, 6), 1]).is_balanced()
+    # Balance is a property of the normalised λ (Σ λ² = L): the scale does not matter.
+    assert not Weights([Fraction(1, 10), 1]).is_balanced()  # normalised: 0.14 < 1/5
+    assert Weights([Fraction(1, 6), 1]).is_balanced()  # normalised: 0.23 and 1.395, inside [1/5, 7/5]
+    assert Weights([3] * 10).is_balanced() and Weights([Fraction(1, 1000)] * 3).is_balanced()
+    assert not Weights([0, 0]).is_balanced()
     assert Weights.constant(1, 10**6).power_sum(5) == 10**6
     signs = Weights.from_signs(np.array([1, -1, -1]))
     assert signs.power_sum(3) == -1 and signs.power_sum(4) == 3
@@ -209,3 +213,26 @@ def test_links():
 
 def test_balance_bounds_constants():
     assert BALANCE_LOW**2 + BALANCE_HIGH**2 == 2  # the circle pair that reaches both bounds
+
+
+# --- one family of integer validators (theory/validation.py) -------------------------------------
+
+def test_integer_validators_are_one_family_with_one_message_across_layers():
+    from model import ModelInputError, polynomial_space_dim
+    from theory.hermite import NegativeDegreeError, he
+    from theory.validation import integer_at_least, nonnegative_integer, positive_integer
+
+    assert positive_integer("m1", np.int64(3)) == 3 and type(positive_integer("m1", np.int64(3))) is int
+    assert nonnegative_integer("j", sympy.Integer(0)) == 0 and integer_at_least("q", 4, 2) == 4
+    for bad in (True, 2.0, "3"):
+        with pytest.raises(TypeError, match="must be a positive integer"):
+            positive_integer("m1", bad)
+    with pytest.raises(ValueError, match=r"^q must be an integer >= 2, got 1$"):
+        integer_at_least("q", 1, 2)
+    # The same rule and wording in each layer, each with its own error class.
+    with pytest.raises(FeatureError, match=r"^d must be a positive integer, got 0$"):
+        BlockFeature.decomposable_on_coordinates([1], 2, d=0)
+    with pytest.raises(ModelInputError, match=r"^d must be a positive integer, got 0$"):
+        polynomial_space_dim(0, 2)
+    with pytest.raises(NegativeDegreeError, match=r"^n must be a non-negative integer, got -1"):
+        he(-1)

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import sklearn.kernel_ridge as sk  # in the test extra: the cross-check must run, never skip
 import torch
 
 from model import (
@@ -37,7 +38,6 @@ def _data(n=80, d=5, seed=0):
 
 @pytest.mark.parametrize("degree,gamma,coef0", [(2, None, 1.0), (3, 0.5, 0.3)])
 def test_polynomial_kernel_ridge_equals_scikit_learn(degree, gamma, coef0):
-    sk = pytest.importorskip("sklearn.kernel_ridge")
     x, y = _data()
     xt = sample_inputs(30, 5, generator=gen(1))
     ridge = 1e-3
@@ -53,7 +53,6 @@ def test_polynomial_kernel_ridge_equals_scikit_learn(degree, gamma, coef0):
 
 @pytest.mark.parametrize("kernel", ["arccos", "ntk"])
 def test_relu_kernel_ridge_equals_scikit_learn_on_the_precomputed_gram(kernel):
-    sk = pytest.importorskip("sklearn.kernel_ridge")
     x, y = _data()
     xt = sample_inputs(20, 5, generator=gen(2))
     ours, _ = fit_kernel_ridge(x, y, kernel=kernel, ridge=1e-3, bias=True)
@@ -61,6 +60,17 @@ def test_relu_kernel_ridge_equals_scikit_learn_on_the_precomputed_gram(kernel):
     theirs = sk.KernelRidge(alpha=x.shape[0] * 1e-3, kernel="precomputed").fit(K, y.numpy())
     expected = theirs.predict(kernel_matrix(xt, x, kernel=kernel, bias=True).numpy())
     np.testing.assert_allclose(ours.predict(xt).numpy(), expected, rtol=1e-8, atol=1e-10)
+
+
+def test_every_fitted_baseline_is_called_like_the_network():
+    """krr(x), rf(x), oracle(x) as net(x); ``.predict`` is the same function under sklearn's name."""
+    x, y = _data()
+    xt = sample_inputs(10, 5, generator=gen(3))
+    fitted = [fit_kernel_ridge(x, y, kernel="polynomial", ridge=1e-3, degree=2)[0],
+              fit_random_features(x, y, width=64, ridge=1e-3, generator=gen(4))[0],
+              fit_hermite_oracle(x, y, k=2)[0]]
+    for model in fitted:
+        assert torch.equal(model(xt), model.predict(xt)) and model(xt).shape == (10,)
 
 
 def _pairs(seed=3):

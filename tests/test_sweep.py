@@ -9,10 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from checks.executors import InProcessExecutor, use_executor
 from checks.sweep import (CACHE_SCHEMA, Run, RunCache, SweepConfigError, SweepResults, canonical_json, grid,
                           run_key, run_sweep, runner_name)
 
 VERSION = "test-v1"
+
+
+@pytest.fixture(autouse=True)
+def in_process():
+    """These tests count calls in this process: whatever --executor says, sweeps run here."""
+    with use_executor(InProcessExecutor()):
+        yield
 
 
 def _square_runner(run: Run) -> dict:
@@ -202,3 +210,74 @@ def test_progress_goes_to_stderr_only_when_asked(tmp_path, capsys):
     run_sweep(_square_runner, _runs(), cache_dir=tmp_path / "b", code_version=VERSION, progress=True, desc="loud")
     captured = capsys.readouterr()
     assert "loud" in captured.err and "loud" not in captured.out
+
+
+class CountingBatchRunner:
+    def __init__(self):
+        self.batches: list[list[Run]] = []
+
+    def __call__(self, runs: list[Run]) -> list[dict]:
+        self.batches.append(list(runs))
+        return [_square_runner(run) for run in runs]
+
+
+def _cache_files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in (root / "sweep-runs").rglob("*.json")}
+
+
+def test_batched_and_single_runs_write_identical_cache_files(tmp_path):
+    single = run_sweep(_square_runner, _runs(), cache_dir=tmp_path / "single", code_version=VERSION, progress=False)
+    batch_runner = CountingBatchRunner()
+    batched = run_sweep(_square_runner, _runs(), cache_dir=tmp_path / "batched", code_version=VERSION,
+                        progress=False, batch_runner=batch_runner)
+    # one batch per (method, d, n, config): the seeds 0 and 1 of each grid point travel together
+    assert sorted(len(b) for b in batch_runner.batches) == [2] * 6
+    assert all(len({r.batch_key() for r in b}) == 1 for b in batch_runner.batches)
+    assert single.rows() == batched.rows() and batched.counts()["computed"] == 12
+    assert _cache_files(tmp_path / "single") == _cache_files(tmp_path / "batched")
+
+
+def test_batched_sweep_computes_only_what_the_cache_lacks(tmp_path):
+    runs = _runs()
+    run_sweep(_square_runner, runs[::2], cache_dir=tmp_path, code_version=VERSION, progress=False)
+    batch_runner = CountingBatchRunner()
+    results = run_sweep(_square_runner, runs, cache_dir=tmp_path, code_version=VERSION, progress=False,
+                        batch_runner=batch_runner)
+    assert sorted(r.seed for b in batch_runner.batches for r in b) == [1] * 6  # the single path cached seed 0
+    assert results.counts() == {"computed": 6, "cache": 6, "recomputed-corrupt": 0}
+
+
+def test_batch_runner_with_a_wrong_number_of_results_is_refused(tmp_path):
+    with pytest.raises(SweepConfigError, match="returned 1 results for 2 runs"):
+        run_sweep(_square_runner, _runs(), cache_dir=tmp_path, code_version=VERSION, progress=False,
+                  batch_runner=lambda runs: [_square_runner(runs[0])])
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_failing_run_keeps_finished_runs_and_frees_its_lock(tmp_path):
+    def runner(run):
+        if run.n == 16:
+            raise RuntimeError("boom")
+        return _square_runner(run)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        run_sweep(runner, _runs(), cache_dir=tmp_path, code_version=VERSION, progress=False)
+    assert len(list(tmp_path.rglob("*.json"))) == 4  # d = 4, n = 4 and 8, both seeds, finished first
+    # the failed run's lock was released: a sweep in another process is not blocked by it
+    key = run_key(_runs()[4], code_version=VERSION, runner_name=runner_name(runner))
+    lock = RunCache(tmp_path).lock(key)
+    with _fork().Pool(1) as pool:
+        assert pool.apply(_lock_is_free, (lock,))
+
+
+def _lock_is_free(lock) -> bool:
+    free = lock.acquire(blocking=False)
+    lock.release()
+    return free
+
+
+def test_duplicate_runs_are_computed_once(tmp_path):
+    runner = CountingRunner()
+    run = Run("net", 4, 8, 0)
+    results = run_sweep(runner, [run, run], cache_dir=tmp_path, code_version=VERSION, progress=False)
+    assert len(runner.calls) == 1 and [r.source for r in results] == ["computed", "cache"]

@@ -1,11 +1,16 @@
 """The documented path for a new conjecture works from outside the repository: a conjecture file
-dropped into a fresh directory and run with ``-p checks.plugin`` is collected, its claim appears in
-the terminal claim table and in audit.json with its kind, verdict and evidence, and a REFUTED
-conjecture does not fail the run. The worked example ``examples/my_conjecture.py`` is run the
-same way (README, "Adding a conjecture")."""
+dropped into a fresh directory and run with plain ``pytest`` (the plugin is installed, no ``-p``)
+is collected, its claim appears in the terminal claim table and in audit.json with its kind,
+verdict and evidence, the paper's claims it did not run take one line, and a REFUTED conjecture
+does not fail the run. ``--report-dir DIR`` (space form, an existing directory) works on the
+first run and on the second. The worked example ``examples/my_conjecture.py`` is run the same way
+(README, "Adding a conjecture")."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,8 +36,7 @@ def test_parity(n, audit):
 
 
 def _run(pytester: pytest.Pytester, *args: str):
-    result = pytester.runpytest_subprocess("-p", "checks.plugin", "-p", "no:cacheprovider", "--tier", "quick",
-                                           "--seed", "11", *args)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--tier", "quick", "--seed", "11", *args)
     report = json.loads((pytester.path / "audit-report" / "audit.json").read_text())
     return result, {c["id"]: c for c in report["claims"]}
 
@@ -56,7 +60,30 @@ def test_a_dropped_conjecture_file_is_collected_and_reported(pytester: pytest.Py
         "test_parity[conjecture.user.parity[n=4]]", "test_parity[conjecture.user.parity[n=6]]"}
     row = _table_row(result, "conjecture.user.parity")
     assert "conjecture" in row and "REFUTED" in row
-    assert claims["experiment.figure2"]["verdict"] == "MISSING"  # the paper's claims are listed too
+    assert claims["experiment.figure2"]["verdict"] == "MISSING"  # the paper's claims are in audit.json
+    out = result.stdout.str()
+    assert "experiment.figure2 " not in out  # ... and take one line in the table, not a row each
+    assert "registered claims not run here (MISSING: " in out
+
+
+def test_report_dir_with_a_space_twice_from_a_fresh_directory(tmp_path: Path):
+    """`pytest --report-dir DIR` (DIR existing, outside the repository) twice, without -p: pytest
+    must not read DIR as a test path (the options are known before it parses the command line)."""
+    project, report_dir = tmp_path / "ideas", tmp_path / "reports"
+    project.mkdir()
+    report_dir.mkdir()  # existing: the form that pytest used to take for a test path
+    (project / "test_my_idea.py").write_text(USER_CONJECTURE)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("HIERPOLY_", "PYTEST_"))}
+    for attempt in (1, 2):
+        result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--tier", "quick",
+                                 "--report-dir", str(report_dir)], cwd=project, capture_output=True, text=True,
+                                env=environment)
+        assert result.returncode == 0, f"run {attempt}:\n{result.stdout}\n{result.stderr}"
+        assert "2 passed" in result.stdout, f"run {attempt}: {result.stdout}"
+        report = json.loads((report_dir / "audit.json").read_text())
+        claim = next(c for c in report["claims"] if c["id"] == "conjecture.user.parity")
+        assert len(claim["evidence"]) == 2
+        assert not (project / "audit-report").exists()
 
 
 def test_a_dropped_conjecture_runs_under_xdist(pytester: pytest.Pytester):
@@ -76,3 +103,11 @@ def test_the_worked_example_runs_from_a_fresh_directory(pytester: pytest.Pyteste
     assert claim["kind"] == "conjecture" and claim["verdict"] in ("SUPPORTED", "REFUTED", "INCONCLUSIVE")
     assert claim["evidence"] and all(ev["rule"] for ev in claim["evidence"])
     assert claim["verdict"] in _table_row(result, claim_id)
+
+
+def test_the_readme_shows_the_worked_example_in_full():
+    """The README's example is complete as printed: the file's code, imports included."""
+    readme = (EXAMPLE.parents[1] / "README.md").read_text()
+    source = EXAMPLE.read_text()
+    code = source[source.index('"""', 3) + 3:].strip("\n")
+    assert code.startswith("import ") and f"```python\n{code}\n```" in readme
