@@ -1,4 +1,4 @@
-"""The open questions of Section 6 (PAPER.md §6) as conjectures, each with its evidence.
+"""The open questions of Section 6 (docs/paper.md §6) as conjectures, each with its evidence.
 
 - ``conjecture.general-tensor`` (training side; the exact Lemma-2 gap is in the Lemma 2 module):
   stage 1 on p = <A, He_3(x)> normalised, A a drawn general (non-orthogonal) symmetric tensor.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pytest
@@ -23,12 +23,11 @@ import sympy
 import torch
 
 from checks.audit import claim_check
-from checks.check_probes_training import stage1_run, stage1_runs
-from checks.check_section5 import (APPROACH_FRACTION, approach_verdict, correlation_with_se, exact_plateau,
-                                   figure2_cases, figure2_verdict, median_band, per_seed_curves, run_joint_sweep,
-                                   run_seeds)
-from checks.check_theorem1 import GRAM_RIDGE, build_target, degree_band, section5_spec
-from checks.estimators import CensoredThresholdError, fit_exponent, threshold_n
+from checks.rules import APPROACH_FRACTION, approach_verdict, degree_band
+from checks.runs import (GRAM_RIDGE, fit_or_none, median_band, per_seed_curves, replicate_seeds, run_joint_sweep,
+                         runner_for, stage1_runs, thresholds)
+from checks.specs import build_target, section5_spec
+from checks.stats import correlation_with_se
 from checks.evidence import Interval, Verdict, combine
 from checks.report import figure, series
 from checks.seeds import derive_seed, numpy_generator
@@ -101,44 +100,30 @@ CODE_VERSION = "conjectures-runs/1"
 KQ_SECTION5 = 9  # k·q of the §5 target: the kernel exponent
 
 
-def _thresholds(curves: Mapping[int, Mapping[int, tuple[np.ndarray, np.ndarray]]], levels: Mapping[int, float]):
-    """Per d, per seed: n* on the isotonic fit of the curve (one heavy-tailed training set must not
-    censor a threshold by a dip at the end of the grid)."""
-    return {d: [threshold_n(ns, vals, levels[d], monotone=True) for ns, vals in by_seed.values()]
-            for d, by_seed in curves.items()}
-
-
-def _fit(thresholds, rng):
-    try:
-        return fit_exponent(thresholds, rng=rng), None
-    except CensoredThresholdError as err:
-        return None, str(err)
-
-
 @pytest.mark.training
 @claim_check("conjecture.joint-training", target=["section5"])
 def test_joint_against_layerwise(target, audit, tier, base_seed, cache_dir, device):
     """Both methods on the §5 targets: n*(d) where the seed's corr(ĝ, p) reaches
     threshold_level·ρ(d), and the exponent γ of each with its interval."""
     sizes, s5 = tier.sizes(AREA), tier.sizes("section5")
-    own = [d for d in sizes["joint_ds"] if d not in s5["ds"]]
-    if own:  # runs no Figure 2 test makes: first, so that those tests have done theirs meanwhile
-        run_joint_sweep(own, sizes=s5, base_seed=base_seed, cache_dir=cache_dir, device=device)
-    seeds = run_seeds(base_seed, s5["seeds"])
+    seeds = replicate_seeds(base_seed, s5["seeds"], family="section5")
     layer_specs = {d: section5_spec(d, seed=base_seed) for d in sizes["layerwise_ds"]}
     layer_runs = [r for d, spec in layer_specs.items()
                   for r in stage1_runs(spec, ns=[max(2, round(m * d ** 3)) for m in sizes["layerwise_multiples"]],
                                        seeds=seeds, n_test=sizes["n_test"])]
-    layerwise = run_sweep(functools.partial(stage1_run, device=str(device)), layer_runs, cache_dir=cache_dir,
+    layerwise = run_sweep(runner_for(device), layer_runs, cache_dir=cache_dir,
                           code_version=CODE_VERSION, desc="joint-training: layerwise")
-    joint, specs = run_joint_sweep(sizes["joint_ds"], sizes=s5, base_seed=base_seed, cache_dir=cache_dir, device=device)
+    specs = {d: section5_spec(d, seed=base_seed) for d in sizes["joint_ds"]}
+    # the Figure 2 check's runs (identical Run specs: cache hits); visited from the other end of the grid,
+    # so that when both checks run at once (xdist) the cache locks split the work between them
+    joint = run_joint_sweep(specs, sizes=s5, base_seed=base_seed, cache_dir=cache_dir, device=device, reverse=True)
     rho = {d: float(build_target(spec).stage1_population_corr()) for d, spec in {**specs, **layer_specs}.items()}
     level = sizes["threshold_level"]
     curves = {"joint": per_seed_curves(joint, "corr"), "layerwise": per_seed_curves(layerwise, "corr")}
     rng = numpy_generator(derive_seed(base_seed, "conjecture.joint-training/bootstrap"))
     fits, censored = {}, {}
     for method, c in curves.items():
-        fits[method], censored[method] = _fit(_thresholds(c, {d: level * rho[d] for d in c}), rng)
+        fits[method], censored[method] = fit_or_none(thresholds(c, {d: level * rho[d] for d in c}), rng)
     if fits["joint"] is not None and fits["layerwise"] is not None:
         verdict = exponent_comparison_verdict(fits["joint"].decision, fits["layerwise"].decision, k=3, kq=KQ_SECTION5)
         key = (f"γ joint {fits['joint'].gamma:.2f} {fits['joint'].decision} vs layerwise {fits['layerwise'].gamma:.2f} "
@@ -148,21 +133,6 @@ def test_joint_against_layerwise(target, audit, tier, base_seed, cache_dir, devi
         key = "; ".join(f"{m}: {'γ=%.2f' % f.gamma if f else 'n* censored by the grid'}" for m, f in fits.items())
     key += "; median corr at equal n: " + ", ".join(_side_by_side(curves))
     band = degree_band(sorted(curves["joint"]), 3)
-    extra_d = _figure2_rule_elsewhere(joint, own, specs, s5)
-    for d, result in extra_d.items():
-        # The Figure 2 claim is asymptotic (some constant C in n ≈ C·d³): the rule at one fixed C on a d
-        # below the gated grid cannot refute it, but a failure there must show in the claim's row.
-        refuted = result["verdict"] == Verdict.REFUTED.value
-        audit.record(
-            "experiment.figure2",
-            verdict=Verdict.INCONCLUSIVE if refuted else result["verdict"],
-            rule=("the experiment.figure2 rule (checks/check_section5.py) at a d outside the quick tier's gated grid; "
-                  "a refutation there is reported as INCONCLUSIVE (one small d at one fixed C cannot refute an "
-                  "asymptotic claim), never dropped"),
-            key_figure=f"d={d}: rule gives {result['verdict']}: {result['key_figure']}",
-            parameters={"d": int(d), "target": "section5", "joint": {"m1": "d²", "m2": s5["m2"], "lr": s5["lr"]}},
-            measured={"rule_verdict": result["verdict"]},
-        )
     audit.record(
         verdict=verdict,
         rule=(f"n*(d) per seed = smallest n from which the isotonic fit of corr(ĝ,p) stays >= {level:g}·ρ(d) (ρ exact, "
@@ -179,30 +149,16 @@ def test_joint_against_layerwise(target, audit, tier, base_seed, cache_dir, devi
         measured={"population_corr": rho, "level": level,
                   "fits": {m: (f.as_dict() if f else None) for m, f in fits.items()}, "censored": censored,
                   "degree3_band_on_grid": [band.low, band.high],
-                  "figure2_rule_at_extra_d": extra_d,
                   "median_corr": {m: {str(d): dict(zip(map(str, median_band(by_seed)[0].astype(int)),
                                                         map(float, median_band(by_seed)[1])))
                                       for d, by_seed in c.items()} for m, c in curves.items()}},
         figures=[_comparison_figure(curves, rho)],
         notes=("The joint network has m1 = d² (below C(d+3,3) for d >= 4, so its first layer must move to represent p); "
                "the layerwise one has m1 = 2·C(d+3,3) fixed features. Stage-1 least squares on the §5 target is slowed by "
-               "the heavy tails of h = C p³ (PAPER.md §7), whereas Adam on the joint network fits ĝ ∝ p directly; at small d "
-               "the slopes are biased low (degree-3 band on this grid given). figure2_rule_at_extra_d: the Figure 2 rule "
-               "at the d that the claim check leaves out of the quick tier (d = 4), also recorded under experiment.figure2."),
+               "the heavy tails of h = C p³ (docs/paper.md §7), whereas Adam on the joint network fits ĝ ∝ p directly; at small d "
+               "the slopes are biased low (degree-3 band on this grid given). The joint runs are the Figure 2 check's "
+               "(its verdicts per d are there and under probe.figure2-small-d)."),
     )
-
-
-def _figure2_rule_elsewhere(joint, ds, specs, s5) -> dict[str, Any]:
-    """The experiment.figure2 rule at the joint runs' d that the Figure 2 check does not gate on
-    (reported here so that what the quick tier leaves out is still seen)."""
-    out = {}
-    for d in ds:
-        target = build_target(specs[d])
-        verdict, key, _ = figure2_verdict(figure2_cases(joint, d, population_corr=float(target.stage1_population_corr()),
-                                                        plateau=exact_plateau(target, 3)),
-                                          threshold_multiple=s5["threshold_multiple"])
-        out[str(d)] = {"verdict": verdict.value, "key_figure": key}
-    return out
 
 
 def _side_by_side(curves) -> list[str]:
@@ -244,7 +200,7 @@ def test_general_tensor_stage1(k, audit, tier, rng, seed, cache_dir, device):
     sizes = tier.sizes(AREA)
     z, level = CONJECTURE_Z, sizes["threshold_level"]
     rows, verdicts = [], []
-    seeds = [derive_seed(seed, f"replicate/{r}") for r in range(sizes["seeds"])]
+    seeds = replicate_seeds(seed, sizes["seeds"], family="")  # runs of this check alone
     for d in sizes["tensor_ds"]:
         feature, A = _tensor_spec(d, rng)
         target = HierarchicalTarget(feature, Link(Z ** 3))
@@ -256,7 +212,7 @@ def test_general_tensor_stage1(k, audit, tier, rng, seed, cache_dir, device):
                              for s in seeds], cache_dir=cache_dir, code_version=CODE_VERSION, desc=f"general tensor d={d}")
         corr, se = results.column("corr"), results.column("corr_se")
         control_spec = section5_spec(d, seed=seed)
-        control = run_sweep(functools.partial(stage1_run, device=str(device)),
+        control = run_sweep(runner_for(device),
                             stage1_runs(control_spec, ns=[n], seeds=seeds, n_test=sizes["n_test"]), cache_dir=cache_dir,
                             code_version=CODE_VERSION, desc=f"general tensor control d={d}")
         control_target = build_target(control_spec)
@@ -353,7 +309,7 @@ def test_multi_feature_stage1(k, audit, tier, base_seed, cache_dir, device):
     d = sizes["multi_d"]
     target = _multi_target(d, k)
     n = sizes["multi_n_multiple"] * math.comb(d + k, k)
-    seeds = run_seeds(base_seed, sizes["seeds"])
+    seeds = replicate_seeds(base_seed, sizes["seeds"], family="section5")
     results = run_sweep(functools.partial(_multi_run, device=str(device)),
                         [Run(method="stage1", d=d, n=n, seed=s, config={"k": k, "n_test": sizes["n_test"]}) for s in seeds],
                         cache_dir=cache_dir, code_version=CODE_VERSION, desc="multi-feature")

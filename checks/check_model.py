@@ -1,14 +1,14 @@
 """Stage 1 of Algorithm 1 at small sizes: ``lemma1.stage1``, ``probe.narrow-width``,
-``probe.activation-degree`` (PAPER.md §3, §4, §7).
+``probe.activation-degree`` (docs/paper.md §3, §4, §7).
 
 Exact bookkeeping. Every learned feature ĝ = uᵀσ1(Vx + s) is a polynomial of degree <= k, so its
 orthonormal Hermite coordinates follow exactly (up to float64 rounding) from its values at 3·D
 points, D = C(d+k, k) (``model.hermite_coordinates``); P_{<=k} h and p come from the exact
 expansion of the target (``theory``). So ‖ĝ − P_{<=k} h‖² and corr(ĝ, p) are population values,
-with no test-set noise and none of the heavy-tail bias of Monte Carlo (PAPER.md §7); the only
+with no test-set noise and none of the heavy-tail bias of Monte Carlo (docs/paper.md §7); the only
 randomness left is the training sample and the network's initialisation, i.e. the seeds.
 
-The decision rule of ``lemma1.stage1`` (:func:`stage1_limit_verdict`). Stage 1 is ridge regression
+The decision rule of ``lemma1.stage1`` (:func:`stage1_bound_verdict`). Stage 1 is ridge regression
 on features that span the degree-<=k polynomials (m1 >= D), so with a small ridge it is least
 squares on that space, whose population limit is P_{<=k} h. Its risk has the sandwich form
 E‖ĝ − P_{<=k} h‖² ≈ B(n)·Var h = S/(n − D − 1), S = E[r² Σ_{|α|<=k} h_α²], r = h − P_{<=k} h, computed
@@ -49,6 +49,7 @@ from scipy import stats
 
 from checks.audit import claim_check
 from checks.evidence import Interval, Tolerance, Verdict, combine
+from checks.power import OperatingCharacteristic, operating_characteristic
 from checks.report import figure, series
 from model import (
     hermite_coordinates,
@@ -73,12 +74,15 @@ __all__ = [
     "n_grid_for_resolution",
     "learned_coordinates",
     "Stage1Runs",
-    "run_stage1",
+    "run_stage1_coordinates",
     "Stage1Decision",
-    "stage1_limit_verdict",
+    "stage1_bound_verdict",
     "refutation_count",
-    "median_interval",
+    "median_order_interval",
     "span_gap",
+    "LIMIT_CORR_FACTOR",
+    "nearest_limit_with_corr",
+    "stage1_operating",
     "break_verdict",
     "check_target",
 ]
@@ -151,7 +155,7 @@ def stage1_reference(target, *, k: int | None = None) -> Stage1Reference:
     h = expand(target.expression(), variables)
     alphas = hermite_multi_indices(target.d, k)
     residual_terms, residual_values = h.project_gt(k).float_terms("h")
-    variance = float(target.norm2()) - float(target.mean()) ** 2
+    variance = float(target.variance())
     return Stage1Reference(
         d=target.d, k=k, alphas=alphas,
         limit=_coordinates_in_order(h.project_le(k), alphas),
@@ -230,7 +234,7 @@ def _ridge_bias_bound(model, data, reference: Stage1Reference, ridge: float) -> 
     return ridge * float(w.square().sum()) / (4 * lam_min * reference.variance)
 
 
-def run_stage1(target, reference: Stage1Reference, *, n_grid: Sequence[int], seeds: Sequence[int], m1: int,
+def run_stage1_coordinates(target, reference: Stage1Reference, *, n_grid: Sequence[int], seeds: Sequence[int], m1: int,
                sigma1_degree: int | None = None, ridge: float = RIDGE, device: torch.device | str = "cpu",
                with_spans: bool = False) -> Stage1Runs:
     """Stage 1 (closed form) for every seed and n: a fresh network and a fresh D1 per run, drawn
@@ -274,8 +278,10 @@ def refutation_count(seeds: int, *, alpha: float) -> int:
     return seeds + 1
 
 
-def median_interval(values: np.ndarray, *, confidence: float = 0.95) -> Interval:
-    """Distribution-free interval for the median from order statistics (binomial coverage >= confidence)."""
+def median_order_interval(values: np.ndarray, *, confidence: float = 0.95) -> Interval:
+    """Distribution-free interval for the median of many seeds' values from order statistics
+    (binomial coverage >= confidence); it covers seed randomness (contrast
+    ``checks.stats.seed_median_interval``, which covers only the test noise of each seed)."""
     x = np.sort(np.asarray(values, dtype=np.float64))
     S = x.size
     lo = int(stats.binom.ppf((1 - confidence) / 2, S, 0.5))
@@ -293,7 +299,7 @@ def _count_verdict(count: int, seeds: int, refute_at: int) -> Verdict:
     return Verdict.INCONCLUSIVE
 
 
-def stage1_limit_verdict(reference: Stage1Reference, runs: Stage1Runs, *, resolution: float,
+def stage1_bound_verdict(reference: Stage1Reference, runs: Stage1Runs, *, resolution: float,
                          alpha: float = LEMMA1_BUDGET) -> Stage1Decision:
     """The three-way decision of ``lemma1.stage1`` (module docstring) on the runs' coordinates."""
     errors = reference.error(runs.coordinates)                                    # (S, J)
@@ -324,9 +330,69 @@ def stage1_limit_verdict(reference: Stage1Reference, runs: Stage1Runs, *, resolu
         f"C = {RATE_CONSTANT:g} times the least-squares risk S/((n-D-1)·Var h), S = E[r² Σ h_α²] = "
         f"{reference.sandwich:.4g} exact, D = {reference.dimension}, plus the ridge-bias bound "
         f"{runs.ridge_bias:.2g}; REFUTED at >= {refute_at} of {S} runs above (Markov + binomial, α/J = {alpha / J:.2g})"))
-    return Stage1Decision(verdict, key, median_interval(errors[:, -1]), tolerance, bounds,
+    return Stage1Decision(verdict, key, median_order_interval(errors[:, -1]), tolerance, bounds,
                           {"grid": rows, "resolution": resolution, "required_bound": required, "resolved": resolved,
                            "refute_at": refute_at, "sandwich": reference.sandwich, "dimension": reference.dimension})
+
+
+# ---- operating characteristic of the lemma1.stage1 rule (issue 12 item 2; checks/power.py) -------
+
+# The alternative a reader raises: stage 1 converges to a wrong limit whose corr with p is
+# LIMIT_CORR_FACTOR·ρ instead of ρ = corr(P_{<=k} h, p) (issue 12: "the limit 0.8·ρ instead of ρ").
+LIMIT_CORR_FACTOR = 0.8
+# Simulated replicates per scenario (95% Clopper-Pearson half-width <= 0.07 at 200; ~1 s a case).
+STAGE1_OC_DRAWS = 200
+
+
+def nearest_limit_with_corr(reference: Stage1Reference, factor: float = LIMIT_CORR_FACTOR) -> np.ndarray:
+    """Coordinates of the function nearest to P_{<=k} h in L² whose corr with p is factor·ρ: the
+    least favourable wrong limit of that corr. In the plane of P_{<=k} h − E and p, rotate the
+    non-constant part c from angle θ = arccos ρ to θ' = arccos(factor·ρ) and project c on that ray
+    (length ‖c‖cos(θ' − θ)); the constant coordinate is kept."""
+    c, p = reference.limit[1:], reference.feature[1:]
+    p_hat = p / np.linalg.norm(p)
+    norm = float(np.linalg.norm(c))
+    rho = float(c @ p_hat) / norm
+    w = c - (c @ p_hat) * p_hat
+    if np.linalg.norm(w) < 1e-12 * norm:
+        raise ValueError("P_{<=k} h is proportional to p: no plane to rotate in")
+    w_hat = w / np.linalg.norm(w)
+    theta, theta_alt = math.acos(min(rho, 1.0)), math.acos(factor * rho)
+    out = reference.limit.copy()
+    out[1:] = norm * math.cos(theta_alt - theta) * (math.cos(theta_alt) * p_hat + math.sin(theta_alt) * w_hat)
+    return out
+
+
+def stage1_operating(reference: Stage1Reference, runs: Stage1Runs, *, resolution: float, rng: np.random.Generator,
+                     draws: int = STAGE1_OC_DRAWS, factor: float = LIMIT_CORR_FACTOR,
+                     alpha: float = LEMMA1_BUDGET) -> OperatingCharacteristic:
+    """:func:`stage1_bound_verdict` simulated at the run's seeds, n grid and measured spread: each
+    simulated run is a limit plus a residual vector ĝ − P_{<=k} h of this run at the same n, drawn
+    with replacement over its seeds (the runs are independent per (seed, n)); the limit is P_{<=k} h
+    (claim true) or :func:`nearest_limit_with_corr` (stage 1 converging to a limit of corr factor·ρ)."""
+    residuals = runs.coordinates - reference.limit                      # (S, J, D)
+    S, J, _ = residuals.shape
+    wrong = nearest_limit_with_corr(reference, factor)
+
+    def decide(limit):
+        def one(g):
+            picks = g.integers(0, S, size=(S, J))
+            coords = limit + residuals[picks, np.arange(J)[None, :]]
+            sim = replace(runs, coordinates=coords, gaps=None)
+            return stage1_bound_verdict(reference, sim, resolution=resolution, alpha=alpha).verdict
+        return one
+
+    distance = float(reference.error(wrong))
+    return operating_characteristic(
+        decide(reference.limit), decide(wrong),
+        alternative=(f"stage 1 converges to a limit with corr {factor:g}·ρ = {factor * reference.population_corr:.3g} "
+                     f"instead of ρ = {reference.population_corr:.3g} (nearest such limit, ‖limit − P≤k h‖²/Var h = "
+                     f"{distance:.3g})"),
+        draws=draws, rng=rng, budget=alpha,
+        configuration={"seeds": S, "n_grid": list(runs.n_grid), "resolution": resolution,
+                       "spread": "this run's residual vectors, resampled over seeds per n",
+                       "wrong_limit_distance": distance,
+                       "required_bound": resolution * reference.limit_variance / reference.variance})
 
 
 def break_verdict(rule: Verdict, *, gap: float, detectable_above: float, slack: float) -> tuple[Verdict, str]:
@@ -396,13 +462,19 @@ def _rule_text() -> str:
 @pytest.mark.training
 @claim_check("lemma1.stage1", k=[2, 3])
 def test_stage1_learns_the_degree_k_projection(k, audit, rng, tier, device):
-    sizes, target, reference, grid, m1 = _case(k, tier, rng)
+    sizes, target, reference, _, m1 = _case(k, tier, rng)
+    resolution = sizes["claim_resolution"][k]  # sized by the rule's power (checks/tiers.py)
+    grid = n_grid_for_resolution(reference, resolution=resolution, points=sizes["grid_points"])
     seeds = rng.integers(0, 2**62, size=sizes["seeds"]).tolist()
-    runs = run_stage1(target, reference, n_grid=grid, seeds=seeds, m1=m1, device=device)
-    decision = stage1_limit_verdict(reference, runs, resolution=sizes["resolution"])
+    runs = run_stage1_coordinates(target, reference, n_grid=grid, seeds=seeds, m1=m1, device=device)
+    decision = stage1_bound_verdict(reference, runs, resolution=resolution)
+    oc = stage1_operating(reference, runs, resolution=resolution, rng=rng.spawn(1)[0])
     audit.record(
-        verdict=decision.verdict, rule=_rule_text(), key_figure=decision.key_figure, interval=decision.interval,
-        tolerance=decision.tolerance, false_failure_budget=LEMMA1_BUDGET,
+        verdict=decision.verdict, rule=_rule_text(), key_figure=f"{decision.key_figure}; {oc.summary()}",
+        interval=decision.interval, tolerance=decision.tolerance, false_failure_budget=LEMMA1_BUDGET,
+        operating=oc.to_dict(),
+        unit=("run (seed, n): a fresh network (V, s), training set and evaluation points per (seed, n) "
+              "(generator seed + j), so the S·J runs are independent; the rule counts over seeds at each n"),
         parameters={"k": k, "d": reference.d, "D": reference.dimension, "m1": m1, "n_grid": grid, "ridge": RIDGE,
                     "seeds": seeds, "target": repr(target), "sigma1": f"h_{k}", "C": RATE_CONSTANT},
         measured=decision.measured,
@@ -416,9 +488,9 @@ def _probe(audit, rng, tier, device, *, k: int, narrow: bool, why: str):
     m1 = reference.dimension // 2 if narrow else m1
     seeds = rng.integers(0, 2**62, size=sizes["probe_seeds"]).tolist()
     top = grid[-1:]
-    runs = run_stage1(target, reference, n_grid=top, seeds=seeds, m1=m1, sigma1_degree=degree, device=device,
+    runs = run_stage1_coordinates(target, reference, n_grid=top, seeds=seeds, m1=m1, sigma1_degree=degree, device=device,
                       with_spans=True)
-    decision = stage1_limit_verdict(reference, runs, resolution=sizes["resolution"])
+    decision = stage1_bound_verdict(reference, runs, resolution=sizes["resolution"])
     errors = reference.error(runs.coordinates)
     gap, slack = float(runs.gaps.min()), float((errors - runs.gaps).min())
     verdict, text = break_verdict(decision.verdict, gap=gap, detectable_above=decision.bounds[-1], slack=slack)
@@ -427,8 +499,10 @@ def _probe(audit, rng, tier, device, *, k: int, narrow: bool, why: str):
     if not narrow and runs.degree_k_share > 1e-12:
         verdict, text = Verdict.INCONCLUSIVE, f"premise failed: degree-k feature coordinates {runs.degree_k_share:.2g} != 0"
     audit.record(
-        verdict=verdict, predicts_break=True,
-        rule=("the lemma1.stage1 rule (see that claim) on this configuration must REFUTE convergence, and every run's "
+        # kind report (checks/registry.py): ĝ lies in its span, so error >= G always and the REFUTED
+        # branch below needs G > bound with the rule supporting convergence, which cannot happen.
+        verdict=verdict,
+        rule=("report: the lemma1.stage1 rule (see that claim) on this configuration must REFUTE convergence, and every run's "
               f"exact error must be >= its exact gap G ({why}); REFUTED if the rule instead SUPPORTS convergence "
               "although G exceeds its bound"),
         key_figure=f"{text}; median err(n={top[0]}) {np.median(errors):.3g}",

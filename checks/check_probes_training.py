@@ -1,4 +1,4 @@
-"""Training-side probes of the assumptions (PAPER.md §6): what stage 1 of Algorithm 1 learns when
+"""Training-side probes of the assumptions (docs/paper.md §6): what stage 1 of Algorithm 1 learns when
 an assumption is removed, against what theory predicts exactly. A break is asserted
 (``predicts_break=True``) only where exact theory predicts it at the size that is run.
 
@@ -9,7 +9,7 @@ an assumption is removed, against what theory predicts exactly. A break is asser
   d = 8; no break is predicted there, and the record says whether one appeared.
 - ``probe.few-components``: L = O(1) product blocks with a link that has an even part; the exact
   ceiling corr(P_{<=3} h, p) = (1 + 24/L)^{-1/2} depends on L only (the degree-2 part of P_{<=3} h
-  has norm O(L^{-1/2}), PAPER.md §7), so it stays below the recovery level at every d and n; the
+  has norm O(L^{-1/2}), docs/paper.md §7), so it stays below the recovery level at every d and n; the
   break is asserted, and the learner must reach that ceiling for it to count.
 - ``probe.few-samples`` (registered here): n = d^{k-1} samples, far below the C(d+k, k) features'
   dimension, cannot estimate the degree-k part; asserted where n <= C(d+k, k)/8, with the same
@@ -27,7 +27,6 @@ restored, or, for few components, the learner at its exact ceiling); otherwise I
 """
 from __future__ import annotations
 
-import functools
 import math
 from fractions import Fraction
 from typing import Any, Callable, Mapping, Sequence
@@ -35,16 +34,16 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pytest
 import sympy
-import torch
 
 from checks.audit import claim_check
-from checks.check_section5 import (APPROACH_FRACTION, approach_verdict, below_verdict, feature_and_loss_metrics,
-                                   law_test_set, median_interval, run_seeds)
-from checks.check_theorem1 import GRAM_RIDGE, build_target, one_sided_z, section5_spec, target_spec
 from checks.evidence import Interval, Tolerance, Verdict
+from checks.rules import APPROACH_FRACTION, approach_verdict, below_verdict, one_sided_z
+from checks.runs import replicate_seeds, runner_for, stage1_runs
 from checks.seeds import derive_seed, numpy_generator
+from checks.specs import build_target, section5_spec, target_spec
+from checks.stats import seed_median_interval
 from checks.sweep import Run, SweepResults, run_sweep
-from model.layerwise import train_layerwise
+from theory.hermite import gaussian_moment
 from theory.features import BlockFeature, HierarchicalTarget, Link, Weights
 from theory.structured import BlockType
 
@@ -83,7 +82,7 @@ def attributable_break(break_verdict: Verdict, control_corr: Sequence[float], co
     """A break counts only if the control (assumption restored, same d and n) does recover p:
     a control whose interval is not wholly at or above ``threshold`` turns the verdict into
     INCONCLUSIVE (the learner failed for another reason). Returns (verdict, control interval)."""
-    control = median_interval(control_corr, control_se, z)
+    control = seed_median_interval(control_corr, control_se, z)
     if control.low >= threshold:
         return break_verdict, control
     return Verdict.INCONCLUSIVE, control
@@ -105,7 +104,7 @@ def law_limit_verdict(corr: Sequence[float], se: Sequence[float], *, limit: floa
     seed-median interval reaches fraction·limit (its low end at or above it) and is consistent
     with not exceeding the degree-<=k ceiling ``limit`` (its low end at or below it); REFUTED when
     it lies wholly below fraction·limit or wholly above ``limit``; else INCONCLUSIVE."""
-    interval = median_interval(corr, se, z)
+    interval = seed_median_interval(corr, se, z)
     low_bound = fraction * limit
     if low_bound <= interval.low <= limit:
         return Verdict.SUPPORTED, interval
@@ -116,13 +115,9 @@ def law_limit_verdict(corr: Sequence[float], se: Sequence[float], *, limit: floa
 
 # ---- exact stage-1 limits of the §5 target under symmetric product laws --------------------------
 
-def _double_factorial(n: int) -> int:
-    return math.prod(range(n, 0, -2)) if n > 0 else 1
-
-
 # E x^m of one coordinate (unit variance, symmetric): exact rationals.
 LAW_MOMENTS: dict[str, Callable[[int], Fraction]] = {
-    "gaussian": lambda m: Fraction(0 if m % 2 else _double_factorial(m - 1)),
+    "gaussian": lambda m: Fraction(gaussian_moment(m)),
     "rademacher": lambda m: Fraction(0 if m % 2 else 1),
     "cube": lambda m: Fraction(0) if m % 2 else Fraction(3 ** (m // 2), m + 1),  # uniform on [-√3, √3]
 }
@@ -209,31 +204,8 @@ def product_law_stage1_limits(d: int, law: str) -> dict[str, float]:
 
 # ---- runs -----------------------------------------------------------------------------------------
 
-def stage1_run(run: Run, *, device: str = "cpu") -> dict[str, Any]:
-    """Stage 1 of Algorithm 1 alone (closed-form ridge, σ1 = h_k, c = 0 so f = ĝ) on n samples of
-    ``config.law``, measured on a fresh test set of the same law. ``run.config``: target (spec),
-    m1, gram_ridge (ξ1 = gram_ridge/n), law, n_test, variance (exact Var h under the law, or None)."""
-    cfg = run.config
-    target = build_target(cfg["target"])
-    gen = torch.Generator(device=torch.device(device).type).manual_seed(run.seed)
-    model, info = train_layerwise(target, d=run.d, n1=run.n, n2=0, m1=cfg["m1"], m2=1, ridge1=cfg["gram_ridge"] / run.n,
-                                  ridge2=0.0, generator=gen, sigma1="hermite", input_law=cfg["law"], device=device)
-    ts = law_test_set(cfg["target"], law=cfg["law"], n_test=cfg["n_test"], variance=cfg["variance"])
-    return {**feature_and_loss_metrics(model, ts), "seconds": info["seconds"]}
-
-
-def stage1_runs(spec: Mapping[str, Any], *, ns: Sequence[int], seeds: Sequence[int], n_test: int,
-                law: str = "gaussian", variance: float | None = None) -> list[Run]:
-    """Stage-1 runs of one target at each n and seed: m1 = 2·C(d+k, k) features (width beyond the
-    dimension adds cost, not power) and the Theorem 1 checks' ridge convention."""
-    D = math.comb(spec["d"] + spec["k"], spec["k"])
-    cfg = {"target": dict(spec), "m1": 2 * D, "gram_ridge": GRAM_RIDGE * D, "law": law, "n_test": n_test,
-           "variance": variance}
-    return [Run(method="stage1", d=spec["d"], n=int(n), seed=s, config=cfg) for n in ns for s in seeds]
-
-
 def _sweep(runs: list[Run], *, cache_dir, device, desc: str) -> SweepResults:
-    return run_sweep(functools.partial(stage1_run, device=str(device)), runs, cache_dir=cache_dir,
+    return run_sweep(runner_for(device), runs, cache_dir=cache_dir,
                      code_version=CODE_VERSION, desc=desc)
 
 
@@ -271,7 +243,7 @@ PROBE_LINKS = {
     "h2": lambda: Link.hermite(2),   # even: E g' = 0 and corr(P≤3 h, p) = 0 exactly (h even, p odd)
     "h3": lambda: Link.hermite(3),   # odd: E g' = 0, yet P_3 h = (m4 − 3)/(d√6)·p exactly
 }
-# A link with an even part, E g = 0, E g' = 1: g = He_1 + 2·He_2 = 2z² + z − 2 (PAPER.md §7 trap).
+# A link with an even part, E g = 0, E g' = 1: g = He_1 + 2·He_2 = 2z² + z − 2 (docs/paper.md §7 trap).
 EVEN_PART_LINK = (0, 1, 2)
 # The §5 target's links and feature degree.
 K3 = 3
@@ -299,7 +271,7 @@ def _break_rule(threshold: float = RECOVERY_CORR) -> str:
 def test_information_exponent_training(link, audit, tier, base_seed, cache_dir, device):
     """E g' = 0 with the §5 feature: stage 1 at n = C·C(d+3, 3) against the §5 link as control."""
     sizes = tier.sizes(AREA)
-    d, seeds = sizes["d"], run_seeds(base_seed, sizes["seeds"])
+    d, seeds = sizes["d"], replicate_seeds(base_seed, sizes["seeds"], family="section5")
     n = sizes["n_multiple"] * math.comb(d + K3, K3)
     control_spec = section5_spec(d, seed=base_seed)
     probe_spec = _with_link(control_spec, PROBE_LINKS[link]())
@@ -338,7 +310,7 @@ def test_few_components_training(L, audit, tier, base_seed, cache_dir, device):
     sizes = tier.sizes(AREA)
     d = sizes["few_components_d"]
     link = Link.from_he_coefficients(list(EVEN_PART_LINK))
-    seeds = run_seeds(base_seed, sizes["seeds"])
+    seeds = replicate_seeds(base_seed, sizes["seeds"], family="section5")
     signs = _signs(base_seed, f"products/{L}/{d}", L)
     feature = BlockFeature.products(np.arange(K3 * L).reshape(L, K3), Weights.from_signs(signs), d=d)
     spec = target_spec(HierarchicalTarget(feature, link))
@@ -363,7 +335,7 @@ def test_few_components_training(L, audit, tier, base_seed, cache_dir, device):
                     "link": "g = He_1 + 2 He_2 = 2z² + z − 2", "seeds": seeds, "n": n},
         measured={"corr": corr, "corr_se": se, "population_corr": rho, "break_predicted": predicted,
                   "exact_ceiling_by_L": exact_ceilings},
-        notes=("The degree-2 part of P≤3 h has norm O(L^{-1/2}) (PAPER.md §7): here ρ(L) = 1/√(1 + 24/L) whatever d, so "
+        notes=("The degree-2 part of P≤3 h has norm O(L^{-1/2}) (docs/paper.md §7): here ρ(L) = 1/√(1 + 24/L) whatever d, so "
                "with L fixed no d or n lifts corr(ĝ,p) above it; it rises only with L (exact_ceiling_by_L). With the §5 "
                "link (odd) the probe shows almost nothing: P_3 h is exactly a multiple of p at every L, ρ(1) = 0.973. "
                "h_3 blocks were not used: at L = 1, 2 the labels' tails (h_3(x)⁶) leave least squares unconverged at any "
@@ -380,7 +352,7 @@ def test_few_samples_training(k, audit, tier, base_seed, cache_dir, device):
     """Stage 1 at n = d^{k-1} against n = C·C(d+k, k) (control), same target."""
     sizes = tier.sizes(AREA)
     d = sizes["few_samples_d"][k]
-    seeds = run_seeds(base_seed, sizes["seeds"])
+    seeds = replicate_seeds(base_seed, sizes["seeds"], family="section5")
     D = math.comb(d + k, k)
     few, enough = d ** (k - 1), sizes["n_multiple"] * D
     spec = (section5_spec(d, seed=base_seed) if k == K3 else
@@ -410,7 +382,7 @@ def test_non_gaussian_inputs(law, audit, tier, base_seed, cache_dir, device):
     (product laws) or, for the sphere (not a product law), against the Gaussian one; the Gaussian
     run at the same n is the reference. Reported: no break is predicted, the limits move."""
     sizes = tier.sizes(AREA)
-    d, seeds = sizes["d"], run_seeds(base_seed, sizes["seeds"])
+    d, seeds = sizes["d"], replicate_seeds(base_seed, sizes["seeds"], family="section5")
     n = sizes["n_multiple"] * math.comb(d + K3, K3)
     spec = section5_spec(d, seed=base_seed)
     gaussian_limits = product_law_stage1_limits(d, "gaussian")

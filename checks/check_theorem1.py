@@ -1,18 +1,14 @@
-"""Theorem 1 and the kernel separation, measured: sample complexity with intervals (PAPER.md §4).
+"""Theorem 1, measured: sample complexity with intervals (docs/paper.md §4).
 
 Claims checked here (each a sweep over d and n, cached by ``checks.sweep``):
 
 - ``theorem1.sample-complexity``: the layerwise network's threshold n*(d) grows like d^k, not
   d^{kq}: k = 3 on the paper's §5 target, k = 2 on targets drawn by hypothesis.
 - ``lemma1.stage1`` at scale: corr(ĝ, p) tends, as n grows, to the exact corr(P_{<=k} h, p).
-- ``kernel.lower-bound`` (measured side): at n = C·d^k kernel ridge and random features stay at
-  or above the exact plateau ||P_{>k} h||²/Var h while the network goes below it; and, for
-  k = q = 2, the kernel's own exponent is measured against kq = 4.
 - ``theorem1.stage2``: with the feature given (ĝ = p), the n2 stage 2 needs does not grow with d.
-- ``corollary.quadratic``: for quadratic features, stage 1 trained to convergence needs ≈ d²
-  samples; one gradient step needs ≈ d⁴ (the comparison with Nichani, Damian, Lee 2023).
+- ``corollary.quadratic`` moved to ``checks/check_corollary.py`` (against the real one-step method).
 
-What is measured, and why so (PAPER.md §7 traps):
+What is measured, and why so (docs/paper.md §7 traps):
 
 - n*(d), the network: the smallest n1 from which the relative stage-1 error
   ||ĝ − P_{<=k} h||²/||P_{<=k} h||² stays <= EPSILON_STAGE1, with P_{<=k} h exact from ``theory``
@@ -20,7 +16,13 @@ What is measured, and why so (PAPER.md §7 traps):
   P_{<=k} h carries lower-degree parts). Stage 1 is the closed-form ridge on m1 = 2·C(d+k, k) features σ1 = h_k (width beyond
   C(d+k, k) adds cost, not power), with the Gram ridge ΦᵀΦ + GRAM_RIDGE·C(d+k, k)·I (a ridge ξ1
   that falls like 1/n1, so the n → ∞ limit is the least-squares one, P_{<=k} h).
-- γ: OLS slope of log n* on log d with the hull of a bootstrap over seeds and a pooled t-interval
+- The decision (issue 13 item 2): n*(d) per seed against the exact least-squares prediction
+  n_pred(d) = C(d+k,k) + 1 + S/(ε·Var h) at the same level (``theory.sandwich``; heavy tails
+  included, so no moment guard): the per-seed slope of log(n*/n_pred) on log d, interval over seeds
+  (``tracking_verdict``), with power against d^{k+1} simulated at the run's seeds, grid and measured
+  spread (``checks.power``); and the exact growth of n_pred (its limit over d^k and the d from which
+  it is within 10%). Not yet the end-to-end network's test error (issue 13 item 1, open).
+- γ (reported): OLS slope of log n* on log d with the hull of a bootstrap over seeds and a pooled t-interval
   (``checks.estimators.fit_exponent``), at confidence 1 − 2·RECORD_BUDGET. Small-d bias: a
   learner of the degree-<=k polynomials needs n ∝ C(d+k, k), whose slope on d in 6..12 is 2.4
   for k = 3. So γ is compared with bands computed on the grid (``degree_band``), not with k.
@@ -28,65 +30,64 @@ What is measured, and why so (PAPER.md §7 traps):
   method minus that of the exact P_{<=l} h, whose mean is (risk − plateau) without the heavy-tail
   bias that a test-set estimate of either has (at d = 12 E p⁶ is far from Gaussian).
 
-Sizes come from ``checks/tiers.py`` (area ``theorem1``). Run seeds are derived from the base seed
-only, so the checks share their runs through the cache. The device is not part of a run's key:
-a run is the same experiment on either device (results agree to float64 rounding).
+The measured side of ``kernel.lower-bound`` is ``checks/check_kernel.py`` (it shares these runs).
+Targets are specs (``checks.specs``); runners, test sets, run grids and seeds are in
+``checks.runs``; the shared decision rules (bands, exponent verdict, budgets) in ``checks.rules``.
+Sizes come from ``checks/tiers.py`` (area ``theorem1``). Run seeds are the ``"theorem1"``
+replicate family (derived from the base seed only), so the checks share their runs through the
+cache.
 """
 from __future__ import annotations
 
-import functools
-import json
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
-from fractions import Fraction
-from typing import Any, Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import sympy
-import torch
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, seed, settings
 from scipy import stats
 
 from checks.audit import claim_check
-from checks.estimators import (CensoredThresholdError, ExponentFit, Threshold, collapse_profile,
-                               dimension_slope, fit_exponent, log_factor_slope, threshold_n)
+from checks.estimators import ExponentFit, collapse_profile
 from checks.evidence import Interval, Verdict, combine
-from checks.registry import get_claim
+from checks.power import operating_characteristic
 from checks.report import figure, series
+from checks.rules import RECORD_BUDGET, Band, decision_confidence, degree_band, exponent_verdict
+from checks.runs import (GRAM_RIDGE, THEOREM1_RUNS, curve_figure, exponent_figure, fit_or_none, median_band, network_runs,
+                         per_seed_curves, quadratic_recipes, replicate_seeds, runner_for, thresholds)
 from checks.seeds import derive_seed, numpy_generator
-from checks.sweep import Run, SweepResults, canonical_json, run_sweep
+from checks.specs import build_target, recipe_spec, section5_spec
+from checks.sweep import Run, SweepResults, run_sweep
+from model.network import polynomial_space_dim
+from theory.sandwich import predicted_threshold_n
 
 __all__ = [
-    "RECORD_BUDGET", "EPSILON_STAGE1", "PRE_ASYMPTOTIC_MOMENT", "GRAM_RIDGE", "KERNEL_LEVEL", "STAGE2_EPSILON", "STAGE2_MAX_GROWTH",
-    "Band", "degree_band", "decision_confidence", "exponent_verdict", "one_sided_z", "LimitFit", "limit_fit",
-    "limit_verdict", "pre_asymptotic", "stage1_limit_verdict", "plateau_allowance", "kernel_plateau_verdict", "network_below_verdict", "growth_verdict",
-    "target_spec", "build_target", "recipe_spec", "section5_spec", "execute",
+    "EPSILON_STAGE1", "TRACK_TOLERANCE", "STAGE2_EPSILON", "STAGE2_MAX_GROWTH", "ASYMPTOTIC_REGIME",
+    "LimitFit", "limit_fit", "limit_verdict", "extrapolated_limit_verdict", "growth_verdict",
+    "seed_slopes", "tracking_verdict", "simulate_tracking", "seed_intercepts",
 ]
 
 # ---- constants of the decision rules (fixed before any run) -------------------------------------
 
-# False-failure budget of each gating record of these checks (a union bound over the run's records
-# must stay under the harness's 1e-2 limit; these checks record about a dozen).
-RECORD_BUDGET = 2e-4
 # "stage 1 has learned P_{<=k} h": its relative error ||ĝ − P_{<=k} h||² / ||P_{<=k} h||² (test points,
 # P_{<=k} h exact from theory) is at most EPSILON_STAGE1. This curve falls monotonically (least
 # squares), whatever the sign of E[g'], unlike corr(ĝ, p), which ridge shrinkage can push above
 # its limit at small n.
 EPSILON_STAGE1 = 0.25
-# Exponents of least squares are decided only where the feature's law is near its Gaussian limit:
-# E p⁶ <= PRE_ASYMPTOTIC_MOMENT × 15 on every d of the grid. Above it the heavy tails dominate the
-# least-squares constant and shrink with d (the §5 feature: E p⁶ = 491 at d = 12, 162 at d = 24),
-# so n*/C(d+k, k) falls with d and the slope on the grid says nothing about d^k; γ is reported,
-# not decided.
-PRE_ASYMPTOTIC_MOMENT = 4
-# Stage-1 ridge: ΦᵀΦ + GRAM_RIDGE·C(d+k, k)·I, i.e. ξ1 = GRAM_RIDGE·C(d+k, k)/n1.
-GRAM_RIDGE = 1e-2
-# The kernel's threshold: its risk reaches KERNEL_LEVEL × its plateau (it has learned a quarter of
-# the degree-kq part). Any fixed level gives n* ∝ d^{kq} asymptotically; 0.75 keeps the kernel's
-# n* below 2·C(d+kq, kq), where an n×n solve is affordable on a CPU.
-KERNEL_LEVEL = 0.75
+# Pre-asymptotics from exact theory (issue 13 item 2; this replaces the E p⁶ <= 4·15 guard, which made
+# every k = 3 verdict INCONCLUSIVE): the exact least-squares prediction n_pred(d) = D + 1 + S/(ε·Var h)
+# (``theory.sandwich.predicted_threshold_n``, heavy tails included) at the level of the run,
+# ε(d) = EPSILON_STAGE1·||P<=k h||²/Var h (the same threshold in Var-h units), and the rule
+# "measured n*(d) tracks n_pred(d)": the per-seed slope of log(n*/n_pred) on log d is 0. TRACK_TOLERANCE
+# is half the slope of the nearest wrong growth, d^{k+1} against d^k (slope 1 in the ratio): a
+# slope interval inside ±1/2 is closer to "tracks" than to "one degree more" on every point.
+TRACK_TOLERANCE = 0.5
+# The level at which the exact growth of n_pred is stated (Var-h units; the theory's own statement).
+GROWTH_EPSILON = "1/10"
+# Simulated draws of the tracking rule's operating characteristic (checks.power): the rate's 95%
+# Clopper–Pearson half-width is <= 0.05 at 400 draws.
+POWER_DRAWS = 400
 # Stage 2 with the feature given: n2* is where the normalised test error reaches STAGE2_EPSILON;
 # "does not grow with d" means its growth exponent is at most STAGE2_MAX_GROWTH (a polylog on
 # d in [8, 512] has slope about 1/log d per log factor, below 1/2; any power >= 1/2 is growth).
@@ -94,72 +95,10 @@ STAGE2_EPSILON = 0.1
 STAGE2_MAX_GROWTH = 0.5
 # A limit is "pinned" when its interval is at most this wide on either side (correlation units).
 LIMIT_RESOLUTION = 0.05
-CODE_VERSION = "theorem1-runs/1"
 AREA = "theorem1"
 
 
 # ==== decision rules (plain functions; tests/test_theorem1_rules.py plants wrong claims) ==========
-
-def decision_confidence(budget: float = RECORD_BUDGET) -> float:
-    """Two-sided confidence whose one-sided miss probability is ``budget``: a REFUTED verdict
-    needs the interval wholly on one side, so a true value is refuted with probability <= budget."""
-    if not 0 < budget < 0.5:
-        raise ValueError(f"a false-failure budget must be in (0, 0.5), got {budget}")
-    return 1 - 2 * budget
-
-
-def one_sided_z(budget: float, comparisons: int = 1) -> float:
-    """Normal quantile z with P(Z > z) = budget / comparisons (Bonferroni)."""
-    if not 0 < budget < 1 or comparisons < 1:
-        raise ValueError(f"need a budget in (0, 1) and >= 1 comparison, got {budget}, {comparisons}")
-    return float(stats.norm.isf(budget / comparisons))
-
-
-@dataclass(frozen=True)
-class Band:
-    """A range of log-log slopes that all read as one exponent on a given grid."""
-
-    low: float
-    high: float
-    label: str
-
-    def __post_init__(self) -> None:
-        if not self.low <= self.high:
-            raise ValueError(f"band {self.label}: low {self.low} > high {self.high}")
-
-    def meets(self, interval: Interval) -> bool:
-        return interval.low <= self.high and interval.high >= self.low
-
-    def __str__(self) -> str:
-        return f"{self.label} [{self.low:.3g}, {self.high:.3g}]"
-
-
-def degree_band(ds: Sequence[int], degree: int, *, log_power: float = 1.0) -> Band:
-    """Slopes that read as "n ∝ d^degree" on the grid ``ds``.
-
-    Low edge: halfway between the grid slopes of C(d+degree−1, degree−1) and C(d+degree, degree),
-    the sizes of the polynomial spaces a learner of degree degree−1 and degree must fit (the
-    finite-size values of d^{degree−1} and d^degree): a slope above it is closer to degree than to
-    degree − 1. High edge: the grid slope of d^degree·(log d)^log_power (degree up to a polylog).
-    """
-    low = (dimension_slope(ds, degree - 1) + dimension_slope(ds, degree)) / 2
-    high = log_factor_slope(ds, degree, log_power=log_power)
-    return Band(min(low, high), max(low, high), f"d^{degree}")
-
-
-def exponent_verdict(interval: Interval, *, claimed: Band, alternative: Band) -> tuple[Verdict, str]:
-    """Is γ (its interval) the claimed exponent rather than the alternative?
-
-    REFUTED if the interval misses the claimed band; SUPPORTED if it meets the claimed band and
-    misses the alternative; INCONCLUSIVE if it meets both. A true γ inside the claimed band is
-    refuted only when the interval misses it on one side: probability <= (1 − coverage)/2.
-    """
-    if not claimed.meets(interval):
-        side = "above" if interval.low > claimed.high else "below"
-        return Verdict.REFUTED, f"γ in {interval} lies {side} the band {claimed}"
-    if alternative.meets(interval):
-        return Verdict.INCONCLUSIVE, f"γ in {interval} meets both {claimed} and {alternative}"
-    return Verdict.SUPPORTED, f"γ in {interval} meets {claimed}, excludes {alternative}"
 
 
 @dataclass(frozen=True)
@@ -178,7 +117,7 @@ def limit_fit(ns: Sequence[float], values: Sequence[float], *, scale: float, con
     (df = points − 2), valid for independent normal errors about that line.
 
     ``ns`` and ``values`` are flat (one entry per run, all seeds together). The 1/n law is that of
-    least squares once its error is a small perturbation (``stage1_limit_verdict`` checks that
+    least squares once its error is a small perturbation (``extrapolated_limit_verdict`` checks that
     first); the next term, of relative size the error itself, is left out.
     """
     n = np.asarray(ns, float)
@@ -221,12 +160,85 @@ def limit_verdict(fit: LimitFit, *, exact: float, resolution: float = LIMIT_RESO
 ASYMPTOTIC_REGIME = 0.1
 
 
-def pre_asymptotic(moments6: Mapping[int, float]) -> list[int]:
-    """The d of a grid where E p⁶ exceeds PRE_ASYMPTOTIC_MOMENT × 15 (its Gaussian value)."""
-    return sorted(d for d, m in moments6.items() if m > PRE_ASYMPTOTIC_MOMENT * 15)
+def seed_slopes(values: np.ndarray, ds: Sequence[float]) -> np.ndarray:
+    """OLS slope of each row of ``values`` (seeds × d, logs) on log d: one slope per seed, the
+    independent unit (a seed's runs share V, s and the test set; different seeds share nothing)."""
+    y = np.asarray(values, float)
+    x = np.log(np.asarray(ds, float))
+    if y.ndim != 2 or y.shape[1] != x.size or x.size < 2 or y.shape[0] < 2:
+        raise ValueError(f"need a (seeds >= 2) × (d >= 2) array matching ds, got {y.shape} and {x.size} d")
+    x = x - x.mean()
+    return (y - y.mean(axis=1, keepdims=True)) @ x / float(x @ x)
 
 
-def stage1_limit_verdict(fit: LimitFit, *, exact: float, relative_error_at_top: float,
+def _t_interval(values: np.ndarray, confidence: float, method: str) -> Interval:
+    v = np.asarray(values, float)
+    half = float(stats.t.ppf(0.5 + confidence / 2, v.size - 1)) * float(v.std(ddof=1)) / math.sqrt(v.size)
+    return Interval(float(v.mean() - half), float(v.mean() + half), confidence, method)
+
+
+def tracking_verdict(slopes: Sequence[float], *, confidence: float,
+                     tolerance: float = TRACK_TOLERANCE) -> tuple[Verdict, Interval, str]:
+    """Does the measured n*(d) track the exact n_pred(d)? ``slopes``: per seed, the slope of
+    log(n*/n_pred) on log d. Interval: t-interval over seeds (df = seeds − 1).
+
+    SUPPORTED only if the whole interval lies inside (−tolerance, tolerance) (an interval that
+    merely touches it is not enough); REFUTED if it misses [−tolerance, tolerance]; else
+    INCONCLUSIVE. A true slope 0 is refuted with probability <= (1 − confidence)/2.
+    """
+    iv = _t_interval(slopes, confidence, "t-interval over seeds of the per-seed slope of log(n*/n_pred) on log d")
+    if -tolerance < iv.low and iv.high < tolerance:
+        return Verdict.SUPPORTED, iv, f"slope of n*/n_pred in {iv} lies inside ±{tolerance:g}: n* tracks n_pred"
+    if iv.low > tolerance or iv.high < -tolerance:
+        return Verdict.REFUTED, iv, f"slope of n*/n_pred in {iv} misses ±{tolerance:g}: n* does not track n_pred"
+    return Verdict.INCONCLUSIVE, iv, f"slope of n*/n_pred in {iv} is not inside ±{tolerance:g}"
+
+
+def simulate_tracking(slope: float, *, ds: Sequence[float], seeds: int, spread: float, seed_spread: float,
+                      rng: np.random.Generator, confidence: float, tolerance: float = TRACK_TOLERANCE) -> Verdict:
+    """One simulated run of ``tracking_verdict`` at the configuration run: log(n*/n_pred) =
+    seed offset (sd ``seed_spread``) + slope·log d + noise (sd ``spread``), ``seeds`` × ``ds``."""
+    x = np.log(np.asarray(ds, float))
+    y = (seed_spread * rng.standard_normal((seeds, 1)) + slope * x[None, :]
+         + spread * rng.standard_normal((seeds, x.size)))
+    return tracking_verdict(seed_slopes(y, ds), confidence=confidence, tolerance=tolerance)[0]
+
+
+def seed_intercepts(curves: Mapping[int, tuple[np.ndarray, np.ndarray]], *, scale: float, min_n: float,
+                    confidence: float) -> LimitFit:
+    """The n → ∞ limit fitted per seed, the interval over seeds (issue 12 item 5: within a seed the
+    training sets are nested prefixes with one V, s and test set, so its points are not independent).
+    Per seed: OLS of y on (1, D/n) over n >= ``min_n`` (D = ``scale``); then the t-interval of the
+    seed intercepts (df = seeds − 1)."""
+    intercepts = []
+    for ns, ys in curves.values():
+        n, y = np.asarray(ns, float), np.asarray(ys, float)
+        keep = n >= min_n
+        if keep.sum() < 3:
+            raise ValueError(f"a per-seed limit fit needs >= 3 points with n >= {min_n:g}, got {int(keep.sum())}")
+        X = np.column_stack([np.ones(int(keep.sum())), scale / n[keep]])
+        coef, *_ = np.linalg.lstsq(X, y[keep], rcond=None)
+        intercepts.append(float(coef[0]))
+    values = np.array(intercepts)
+    if values.size < 2:
+        raise ValueError("an interval over seeds needs >= 2 seeds")
+    iv = _t_interval(values, confidence, f"t-interval over {values.size} seeds of the per-seed intercept of y ~ 1 + D/n")
+    return LimitFit(float(values.mean()), iv, float(values.std(ddof=1)), int(values.size), tuple(intercepts))
+
+
+def two_way_spread(values: np.ndarray, ds: Sequence[float]) -> tuple[float, float]:
+    """(residual sd about the per-seed lines, sd of the per-seed means) of a seeds × d array of
+    logs: the spreads ``simulate_tracking`` needs, as measured in the run."""
+    y = np.asarray(values, float)
+    x = np.log(np.asarray(ds, float))
+    xc = x - x.mean()
+    slopes = seed_slopes(y, ds)
+    resid = y - y.mean(axis=1, keepdims=True) - np.outer(slopes, xc)
+    df = y.size - 2 * y.shape[0]
+    return math.sqrt(float((resid ** 2).sum()) / max(df, 1)), float(y.mean(axis=1).std(ddof=1))
+
+
+def extrapolated_limit_verdict(fit: LimitFit, *, exact: float, relative_error_at_top: float,
                          regime: float = ASYMPTOTIC_REGIME) -> tuple[Verdict, str]:
     """lemma1.stage1 at scale: INCONCLUSIVE while the median relative stage-1 error at the largest
     n1 exceeds ``regime`` (the curve is still far from its limit, the extrapolation would be a
@@ -235,58 +247,6 @@ def stage1_limit_verdict(fit: LimitFit, *, exact: float, relative_error_at_top: 
         return Verdict.INCONCLUSIVE, (f"median ||ĝ−P≤k h||²/||P≤k h||² = {relative_error_at_top:.3g} > {regime:g} "
                                       "at the largest n1: not in the 1/n regime yet")
     return limit_verdict(fit, exact=exact)
-
-
-def plateau_allowance(shares_above: Mapping[int, float], *, n: int, d: int) -> float:
-    """What a rotation-invariant method with n samples captures above degree l, on average at
-    most: Σ_{j>l} share_j · min(1, n / N_j(d)), N_j = C(d+j−1, j) the dimension of the degree-j
-    Hermite space, share_j = ||P_j h||²/Var h.
-
-    Reason: kernel ridge and random-features ridge are linear smoothers, so their degree-j part lies
-    in the span of n functions P_j k(·, x_i); for isotropic x_i and a rotation-invariant k the law
-    of that span commutes with rotations, and by Schur's lemma it captures on average
-    (n / dimension) of a fixed function of an irreducible part. Treating degree j as one part
-    (its radial pieces are small here) makes this a finite-n correction of the asymptotic bound,
-    not a theorem; it vanishes as d grows at n = C·d^l.
-    """
-    total = 0.0
-    for j, share in shares_above.items():
-        if j < 1 or share < 0:
-            raise ValueError(f"need degrees j >= 1 with shares >= 0, got {j}: {share}")
-        total += share * min(1.0, n / math.comb(d + j - 1, j))
-    return total
-
-
-def kernel_plateau_verdict(gaps: Sequence[float], ses: Sequence[float], *, allowance: float,
-                           z: float) -> tuple[Verdict, str]:
-    """Does a kernel method stay at or above its plateau? Per seed: the paired estimate of
-    (risk − plateau), normalised by Var h, and its standard error.
-
-    REFUTED if some seed is below the plateau by more than ``allowance`` with significance z
-    (gap + z·se < −allowance); SUPPORTED otherwise (being at the plateau is allowed).
-    """
-    g, s = np.asarray(gaps, float), np.asarray(ses, float)
-    if g.shape != s.shape or g.size == 0:
-        raise ValueError("need one gap and one standard error per seed")
-    upper = g + z * s
-    worst = int(np.argmin(upper))
-    if upper[worst] < -allowance:
-        return Verdict.REFUTED, (f"risk − plateau ≤ {upper[worst]:+.3g} < −{allowance:.3g} (allowance): "
-                                 "below its plateau")
-    return Verdict.SUPPORTED, f"risk − plateau ≥ {float(g.min()):+.3g} (+{z:.2f}·se ≥ −{allowance:.3g})"
-
-
-def network_below_verdict(gaps: Sequence[float], ses: Sequence[float], *, z: float) -> tuple[Verdict, str]:
-    """Does the network go below the plateau? SUPPORTED if every seed has gap + z·se < 0; REFUTED if
-    every seed has gap − z·se >= 0 (significantly at or above it); INCONCLUSIVE otherwise."""
-    g, s = np.asarray(gaps, float), np.asarray(ses, float)
-    if g.shape != s.shape or g.size == 0:
-        raise ValueError("need one gap and one standard error per seed")
-    if np.all(g + z * s < 0):
-        return Verdict.SUPPORTED, f"network risk − plateau ≤ {float((g + z * s).max()):+.3g} < 0 on every seed"
-    if np.all(g - z * s >= 0):
-        return Verdict.REFUTED, f"network risk − plateau ≥ {float((g - z * s).min()):+.3g} ≥ 0 on every seed"
-    return Verdict.INCONCLUSIVE, f"network risk − plateau in [{float(g.min()):+.3g}, {float(g.max()):+.3g}]"
 
 
 def growth_verdict(interval: Interval, *, max_exponent: float = STAGE2_MAX_GROWTH) -> tuple[Verdict, str]:
@@ -299,299 +259,12 @@ def growth_verdict(interval: Interval, *, max_exponent: float = STAGE2_MAX_GROWT
     return Verdict.INCONCLUSIVE, f"growth exponent in {interval} straddles {max_exponent:g}"
 
 
-# ==== targets as plain data ============================================================================
-
-def _exact_text(value) -> str:
-    value = sympy.nsimplify(value) if isinstance(value, float) else sympy.sympify(value)
-    return str(value)
-
-
-def target_spec(target) -> dict[str, Any]:
-    """Plain-data description of a ``theory.features.HierarchicalTarget`` on coordinate blocks
-    (or a quadratic feature): enough to rebuild it exactly (``build_target``), to key the cache
-    and to replay a failure."""
-    from theory.features import BlockFeature, QuadraticFeature
-
-    f, g = target.feature, target.link
-    link = [_exact_text(c) for c in g.coefficients]
-    if isinstance(f, BlockFeature) and f.coordinates is not None:
-        return {"family": "blocks", "d": f.d, "k": f.k,
-                "psi": [[list(b), str(c)] for b, c in f.psi.terms], "psi_name": f.psi.name,
-                "coordinates": f.coordinates.tolist(), "lam": [_exact_text(v) for v in f.weights.values],
-                "link": link}
-    if isinstance(f, QuadraticFeature):
-        return {"family": "quadratic", "d": f.d, "k": 2,
-                "A": [[str(Fraction(int(v), f._denominator)) for v in row] for row in f._int_matrix.tolist()],
-                "link": link}
-    raise TypeError(f"target_spec supports coordinate-block and quadratic features, got {f!r}")
-
-
-@functools.lru_cache(maxsize=64)
-def _build_cached(text: str):
-    from theory.features import BlockFeature, HierarchicalTarget, Link, QuadraticFeature, Weights
-    from theory.hermite import Z
-    from theory.structured import BlockType
-
-    spec = json.loads(text)
-    link = Link(sum((sympy.sympify(c) * Z ** m for m, c in enumerate(spec["link"])), sympy.Integer(0)))
-    if spec["family"] == "blocks":
-        psi = BlockType({tuple(b): Fraction(c) for b, c in spec["psi"]}, name=spec["psi_name"])
-        lam = [sympy.sympify(v) for v in spec["lam"]]
-        weights = Weights.from_signs(np.array([int(v) for v in lam])) if all(v in (1, -1) for v in lam) else Weights(lam)
-        feature = BlockFeature(psi, weights, d=spec["d"], coordinates=np.array(spec["coordinates"], dtype=np.int64))
-    elif spec["family"] == "quadratic":
-        feature = QuadraticFeature([[Fraction(v) for v in row] for row in spec["A"]])
-    else:
-        raise ValueError(f"unknown target family {spec['family']!r}")
-    return HierarchicalTarget(feature, link)
-
-
-def build_target(spec: Mapping[str, Any]):
-    """The ``HierarchicalTarget`` a spec describes (memoised per process)."""
-    return _build_cached(canonical_json(dict(spec)))
-
-
-def section5_spec(d: int, *, seed: int) -> dict[str, Any]:
-    """The §5 target at d (p = Σ λ_i h_3(x_i)/√d, random signs, g = C_d z³ with E h² = 1); the
-    signs come from a generator derived from ``seed`` and d."""
-    from theory.features import section5_target
-
-    return target_spec(section5_target(d, rng=numpy_generator(derive_seed(seed, f"section5-signs/{d}"))))
-
-
-def recipe_spec(recipe: Mapping[str, Any], d: int) -> dict[str, Any]:
-    """A target family drawn once (``recipe``) instantiated at dimension d: ψ on consecutive
-    coordinate blocks, L = ⌊d / m⌋ blocks of m local variables, p = L^{-1/2} Σ λ_i ψ(x_{S_i}) / ||ψ||.
-
-    recipe: ``psi`` (He-terms [[multi-index, "coefficient"], ...] of a ``BlockType``) and
-    ``psi_name``, ``k``, ``link`` (monomial coefficients c_0..c_q of g, exact strings), and either
-    ``signs_seed`` (λ_i = ±1 drawn per d from it) or ``signs = "alternating"`` (λ_i = (−1)^i).
-    """
-    from theory.features import BlockFeature, HierarchicalTarget, Link, Weights
-    from theory.hermite import Z
-    from theory.structured import BlockType
-
-    psi = BlockType({tuple(b): Fraction(c) for b, c in recipe["psi"]}, name=recipe["psi_name"])
-    L = d // psi.local_dim
-    if L < 1:
-        raise ValueError(f"d = {d} is too small for blocks of {psi.local_dim} coordinates")
-    if recipe.get("signs") == "alternating":
-        signs = np.array([(-1) ** i for i in range(L)])
-    else:
-        signs = numpy_generator(derive_seed(int(recipe["signs_seed"]), f"signs/{d}")).choice(np.array([-1, 1]), size=L)
-    feature = BlockFeature.coordinate(psi, Weights.from_signs(signs), d=d, k=int(recipe["k"]))
-    link = Link(sum((sympy.Rational(c) * Z ** m for m, c in enumerate(recipe["link"])), sympy.Integer(0)))
-    return target_spec(HierarchicalTarget(feature, link))
-
-
-# ==== runs ================================================================================================
-
-@dataclass
-class _TestSet:
-    x: torch.Tensor
-    h: torch.Tensor
-    p: torch.Tensor
-    projection: dict[int, torch.Tensor]
-    variance: float
-
-
-_TEST_SETS: "OrderedDict[tuple, _TestSet]" = OrderedDict()
-
-
-def _test_set(spec: Mapping[str, Any], *, seed: int, n_test: int, degrees: Sequence[int], device) -> _TestSet:
-    """Fresh test points for (target, seed, d), shared by every n and method of that seed (so
-    curves against n and comparisons between methods are paired); memoised per process."""
-    key = (canonical_json(dict(spec)), seed, n_test, tuple(sorted(set(degrees))), str(device))
-    if key in _TEST_SETS:
-        _TEST_SETS.move_to_end(key)
-        return _TEST_SETS[key]
-    from model.data import evaluate_on, sample_inputs
-    from model.metrics import projection_values, target_variance
-
-    target = build_target(spec)
-    gen = torch.Generator().manual_seed(derive_seed(seed, f"test-set/{spec['d']}"))
-    x = sample_inputs(n_test, spec["d"], generator=gen).to(device)
-    ts = _TestSet(x=x, h=evaluate_on(target, x), p=evaluate_on(target.feature, x),
-                  projection={j: projection_values(target, x, max_degree=j) for j in sorted(set(degrees))},
-                  variance=target_variance(target))
-    _TEST_SETS[key] = ts
-    while len(_TEST_SETS) > 48:
-        _TEST_SETS.popitem(last=False)
-    return ts
-
-
-def _estimate(values: torch.Tensor, scale: float) -> dict[str, float]:
-    from model.metrics import mean_estimate
-
-    return mean_estimate(values).scaled(scale).as_dict()
-
-
-def _risk_metrics(prediction: torch.Tensor, ts: _TestSet, plateau_degree: int | None) -> dict[str, Any]:
-    """Normalised test MSE and, when a plateau degree is given, the paired (risk − plateau)."""
-    err = (prediction.to(torch.float64) - ts.h).square()
-    out: dict[str, Any] = {"test_mse": _estimate(err, 1 / ts.variance)}
-    if plateau_degree is not None:
-        reference = (ts.projection[plateau_degree] - ts.h).square()
-        out["plateau_gap"] = _estimate(err - reference, 1 / ts.variance)
-    return out
-
-
-def _chunked_predict(predict: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
-    return torch.cat([predict(x[i:i + chunk]) for i in range(0, x.shape[0], chunk)])
-
-
-def execute(run: Run, *, device: str | torch.device = "cpu") -> dict[str, Any]:
-    """One run of a sweep (the sweep runner). ``run.config`` holds the target spec and the method's
-    settings; see the ``*_runs`` builders below for each method's keys."""
-    from model.data import make_dataset
-    from model.metrics import correlation
-
-    cfg = run.config
-    spec = cfg["target"]
-    target = build_target(spec)
-    k = int(spec["k"])
-    plateau_degree = cfg.get("plateau_degree")
-    degrees = ([] if run.method == "stage2-given" else [k]) + ([plateau_degree] if plateau_degree is not None else [])
-    ts = _test_set(spec, seed=run.seed, n_test=cfg["n_test"], degrees=degrees, device=device)
-    gen = torch.Generator().manual_seed(run.seed)
-    out: dict[str, Any] = {}
-    with torch.no_grad():
-        if run.method in ("layerwise", "stage1"):
-            from model.layerwise import train_layerwise
-
-            n2 = int(cfg.get("n2", 0)) if run.method == "layerwise" else 0
-            model, info = train_layerwise(target, d=run.d, n1=run.n, n2=n2, m1=cfg["m1"], m2=cfg["m2"],
-                                          ridge1=cfg["gram_ridge"] / run.n, ridge2=cfg["ridge2"], generator=gen,
-                                          sigma1="hermite", device=device)
-            g_hat = model.feature(ts.x)
-            out["corr"] = correlation(g_hat, ts.p)
-            out["projection_error"] = _estimate((g_hat - ts.projection[k]).square(), 1 / ts.variance)
-            if n2 > 0:
-                out.update(_risk_metrics(model(ts.x), ts, plateau_degree))
-            out["seconds"] = info["seconds"]
-        elif run.method == "one-step":
-            from model.baselines import hermite_features, hermite_multi_indices
-
-            alphas = hermite_multi_indices(run.d, k)
-            data = make_dataset(target, run.n, d=run.d, generator=gen, device=device)
-            coefficients = torch.zeros(alphas.shape[0], dtype=torch.float64, device=device)
-            for i in range(0, run.n, 8192):
-                coefficients += hermite_features(data.x[i:i + 8192], k, alphas=alphas).T @ data.y[i:i + 8192]
-            coefficients /= run.n
-            g_hat = _chunked_predict(lambda z: hermite_features(z, k, alphas=alphas) @ coefficients, ts.x)
-            out["corr"] = correlation(g_hat, ts.p)
-            out["projection_error"] = _estimate((g_hat - ts.projection[k]).square(), 1 / ts.variance)
-        elif run.method == "kernel":
-            from model.baselines import fit_kernel_ridge
-
-            data = make_dataset(target, run.n, d=run.d, generator=gen, device=device)
-            model, info = fit_kernel_ridge(data.x, data.y, kernel=cfg["kernel"], ridge=cfg["ridge"], **cfg["kernel_params"])
-            out.update(_risk_metrics(_chunked_predict(model.predict, ts.x), ts, plateau_degree))
-            out["seconds"] = info["seconds"]
-        elif run.method == "random-features":
-            from model.baselines import fit_random_features
-
-            data = make_dataset(target, run.n, d=run.d, generator=gen, device=device)
-            model, info = fit_random_features(data.x, data.y, width=cfg["width"], ridge=cfg["ridge"], generator=gen)
-            out.update(_risk_metrics(_chunked_predict(model.predict, ts.x), ts, plateau_degree))
-        elif run.method == "stage2-given":
-            from model.layerwise import ridge_solve
-            from model.network import init_three_layer
-
-            net = init_three_layer(run.d, 1, cfg["m2"], generator=gen, k=1, device=device)
-            data = make_dataset(target, run.n, d=run.d, generator=gen, device=device)
-            p_train = target.feature.evaluate(data.x)
-            c, _ = ridge_solve(net.link_features(p_train), data.y - p_train, cfg["ridge2"])
-            prediction = net.link_features(ts.p) @ c + ts.p
-            out.update(_risk_metrics(prediction, ts, None))
-        else:
-            raise ValueError(f"unknown method {run.method!r}")
-    out["device"] = str(device)
-    return out
-
-
-def _runner(device) -> Callable[[Run], dict]:
-    return functools.partial(execute, device=str(device))
-
-
-def replicate_seeds(base_seed: int, count: int) -> list[int]:
-    """Run seeds shared by every check of this module (derived from the base seed only)."""
-    return [derive_seed(base_seed, f"theorem1/replicate/{r}") for r in range(count)]
-
-
-def dim(d: int, k: int) -> int:
-    """C(d+k, k), the number of polynomials of degree <= k in d variables."""
-    return math.comb(d + k, k)
-
-
-def network_runs(specs: Mapping[int, Mapping[str, Any]], *, multiples: Sequence[float], seeds: Sequence[int],
-                 sizes: Mapping[str, Any], method: str = "layerwise", plateau_degree: int | None = None) -> list[Run]:
-    """Layerwise runs at n1 = multiple·C(d+k, k) for each d of ``specs`` (d -> target spec)."""
-    runs = []
-    for d, spec in specs.items():
-        D = dim(d, spec["k"])
-        cfg = {"target": dict(spec), "n_test": sizes["n_test"], "m1": 2 * D, "m2": sizes["m2"],
-               "gram_ridge": GRAM_RIDGE * D, "ridge2": sizes["ridge2"]}
-        if method == "layerwise":
-            cfg.update({"n2": sizes["n2"], "plateau_degree": spec["k"] if plateau_degree is None else plateau_degree})
-        for multiple in multiples:
-            for s in seeds:
-                runs.append(Run(method=method, d=d, n=max(2, int(round(multiple * D))), seed=s, config=cfg))
-    return runs
-
-
-# ==== analysis helpers ======================================================================================
-
-def _curves(results: SweepResults, value: Callable[[Mapping[str, Any]], float]) -> dict[int, dict[int, tuple[np.ndarray, np.ndarray]]]:
-    """d -> seed -> (n ascending, value at each n)."""
-    out: dict[int, dict[int, list]] = {}
-    for row in results.rows():
-        out.setdefault(row["d"], {}).setdefault(row["seed"], []).append((row["n"], value(row)))
-    return {d: {s: (np.array([a for a, _ in sorted(v)], float), np.array([b for _, b in sorted(v)], float))
-                for s, v in by_seed.items()} for d, by_seed in sorted(out.items())}
-
-
-def _thresholds(curves, targets: Mapping[int, float], direction: str) -> dict[int, list[Threshold]]:
-    return {d: [threshold_n(ns, vals, targets[d], direction=direction, monotone=True) for ns, vals in by_seed.values()]
-            for d, by_seed in curves.items()}
-
-
-def _median_band(by_seed: Mapping[int, tuple[np.ndarray, np.ndarray]]):
-    ns = next(iter(by_seed.values()))[0]
-    stack = np.vstack([v for _, v in by_seed.values()])
-    return ns, np.median(stack, 0), stack.min(0), stack.max(0)
-
-
-def _curve_figure(name, title, ylabel, curves, *, scale: Mapping[int, float] | None = None, guide=None,
-                  yscale="linear", xlabel="n1 (stage-1 samples)"):
-    out = []
-    for d, by_seed in curves.items():
-        ns, med, lo, hi = _median_band(by_seed)
-        f = 1.0 if scale is None else scale[d]
-        out.append(series(f"d={d}", ns, med / f, low=lo / f, high=hi / f))
-    if guide is not None:
-        out.append(guide)
-    return figure(name, title=title, xlabel=xlabel, ylabel=ylabel, series_list=out, xscale="log", yscale=yscale)
-
-
-def _exponent_figure(name, title, fits: Mapping[str, ExponentFit], guides: Mapping[str, float]):
-    out = []
-    for label, fit in fits.items():
-        ds = np.array(fit.ds, float)
-        per_d = np.exp(np.array(fit.mean_log_n))
-        out.append(series(f"{label}: n*(d) (geometric mean over seeds)", ds, per_d, style="points"))
-        out.append(series(f"{label}: fit γ={fit.gamma:.2f}", ds, fit.line(ds)))
-    first = next(iter(fits.values()))
-    ds = np.array(first.ds, float)
-    anchor = math.exp(first.mean_log_n[0])
-    for label, slope in guides.items():
-        out.append(series(label, ds, anchor * (ds / ds[0]) ** slope, style="guide"))
-    return figure(name, title=title, xlabel="d", ylabel="n*", series_list=out, xscale="log", yscale="log")
+# ==== figures ================================================================================================
 
 
 def _collapse_figures(name, curves, scale: Mapping[int, float], k: int, kq: int):
     """Collapse score against γ (median curves y = corr/ρ against n/d^γ) and the collapsed curves."""
-    medians = {d: _median_band(by_seed)[:2] for d, by_seed in curves.items()}
+    medians = {d: median_band(by_seed)[:2] for d, by_seed in curves.items()}
     medians = {d: (ns, med / scale[d]) for d, (ns, med) in medians.items()}
     gammas = np.linspace(0.0, max(kq, k + 2) + 0.5, 4 * (max(kq, k + 2)) + 3)
     scores, best = collapse_profile(medians, gammas)
@@ -608,17 +281,45 @@ def _collapse_figures(name, curves, scale: Mapping[int, float], k: int, kq: int)
     return best, [fig_score, fig_curves]
 
 
-def _fit_or_none(thresholds, rng, confidence):
-    try:
-        return fit_exponent(thresholds, rng=rng, confidence=confidence), None
-    except CensoredThresholdError as err:
-        return None, str(err)
-
-
 # ==== the checks ============================================================================================
 
 def _multiples(sizes, k: int) -> list[float]:
     return list(sizes["k3_multiples"] if k == 3 else sizes["multiples"])
+
+
+def _grid_top_multiples(base: Sequence[float], *, n_pred: float, D: int, margin: float | None) -> list[float]:
+    """The tier's n grid (units of D = C(d+k, k)), extended by √2 steps until its top reaches
+    ``margin``·n_pred (the exact least-squares prediction at the run's level, issue 13 item 5);
+    unchanged when ``margin`` is None (a tier that does not decide the claim and cannot afford it)."""
+    grid = list(base)
+    if margin is None:
+        return grid
+    while grid[-1] * D < margin * n_pred:
+        grid.append(grid[-1] * math.sqrt(2))
+    return grid
+
+
+def _section5_runs(specs: Mapping[int, Mapping], *, sizes, seeds: Sequence[int]) -> list[Run]:
+    """The k = 3 §5 layerwise runs: per d the tier grid, its top from the exact n_pred times
+    ``sizes['k3_top_margin']`` (``_grid_top_multiples``)."""
+    margin = sizes.get("k3_top_margin")
+    runs = []
+    for d, spec in specs.items():
+        D = polynomial_space_dim(d, 3)
+        n_pred = 0.0
+        if margin is not None:
+            t = build_target(spec)
+            n_pred = float(predicted_threshold_n(t, 3, sympy.nsimplify(EPSILON_STAGE1) * t.projection_norm2(3) / t.variance()))
+        grid = _grid_top_multiples(_multiples(sizes, 3), n_pred=n_pred, D=D, margin=margin)
+        runs += network_runs({d: spec}, multiples=grid, seeds=seeds, sizes=sizes)
+    return runs
+
+
+# The targets drawn by hypothesis are pinned by explicit Hypothesis seeds: derandomize=True alone
+# seeds from a hash of the drawing function's source text, so any edit of that text would draw other
+# targets. The values are the hashes the pre-move source drew with (sha384 digests, hex), so the
+# audit keeps its instances.
+DRAWN_K2_SEED = int("5c3ca61d8149f0e13c3ee7fe40b2036e4f9ccd04548bfb284dd428bfe503a2c4c76a935129d1e1b04937de3dee0295fd", 16)
 
 
 def _hypothesis_settings(tier) -> settings:
@@ -626,32 +327,11 @@ def _hypothesis_settings(tier) -> settings:
                     database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
-def _k2_recipes():
-    """Hypothesis strategy for k = 2 target families (see ``recipe_spec``), from the project's
-    strategies: ψ = h_2, the product of two coordinates, or a general homogeneous quadratic block
-    (``checks.strategies.block_types``); g of degree q in {2, 3} with E g = 0, E g' != 0
-    (``checks.strategies.links``); a seed for the signs λ_i = ±1."""
-    from checks.strategies import block_types, links
-
-    return st.fixed_dictionaries({
-        "psi": block_types(k=2).map(lambda psi: [[list(b), str(c)] for b, c in psi.terms]),
-        "psi_name": st.just("drawn ψ"),
-        "k": st.just(2),
-        "link": links(min_degree=2, max_degree=3).map(lambda g: [str(c) for c in g.coefficients]),
-        "signs_seed": st.integers(0, 2 ** 32 - 1),
-    })
-
-
 def _relative_error_curves(results: SweepResults, targets) -> dict:
-    """d -> seed -> (n, ||ĝ − P≤k h||² / ||P≤k h||²) (the test-point estimate, over the exact scale)."""
-    share = {d: _stage1_share(t) for d, t in targets.items()}
-    return _curves(results, lambda r: r["projection_error"]["mean"] / share[r["d"]])
-
-
-def _stage1_share(target) -> float:
-    """||P≤k h||² / Var h, exact (the scale of the stage-1 error)."""
-    k = target.k
-    return float(sum(target.degree_energy(j) for j in range(k + 1)) / (target.norm2() - target.mean() ** 2))
+    """d -> seed -> (n, ||ĝ − P≤k h||² / ||P≤k h||²) (the test-point estimate of ||ĝ − P≤k h||²/Var h,
+    over the exact ||P≤k h||²/Var h; P≤k h includes the constant E h, which ĝ fits too)."""
+    scale = {d: float(t.projection_norm2(t.k) / t.variance()) for d, t in targets.items()}
+    return per_seed_curves(results, lambda r: r["projection_error"]["mean"] / scale[r["d"]])
 
 
 @dataclass
@@ -665,13 +345,12 @@ class _ExponentOutcome:
 
 def _stage1_exponent(results: SweepResults, targets, *, claimed: Band, alternative: Band, rng, confidence,
                      label: str) -> _ExponentOutcome:
-    """n*(d) from the relative stage-1 error (≤ EPSILON_STAGE1), its γ, and the exponent verdict,
-    INCONCLUSIVE where thresholds are censored or the feature is pre-asymptotic (``pre_asymptotic``)."""
+    """n*(d) from the relative stage-1 error (<= EPSILON_STAGE1), its γ, and the exponent verdict
+    (INCONCLUSIVE where thresholds are censored)."""
     ds = sorted(targets)
     error = _relative_error_curves(results, targets)
-    fit, censored = _fit_or_none(_thresholds(error, {d: EPSILON_STAGE1 for d in ds}, "decreasing"), rng, confidence)
+    fit, censored = fit_or_none(thresholds(error, {d: EPSILON_STAGE1 for d in ds}, direction="decreasing"), rng, confidence)
     moments = {d: float(t.feature.moment(6)) for d, t in targets.items()}
-    heavy = pre_asymptotic(moments)
     measured = {"E_p6": moments, "bands": {"claimed": [claimed.low, claimed.high],
                                            "alternative": [alternative.low, alternative.high]}}
     if fit is None:
@@ -680,11 +359,6 @@ def _stage1_exponent(results: SweepResults, targets, *, claimed: Band, alternati
     measured.update({"gamma": fit.gamma, "fit": fit.as_dict()})
     verdict, why = exponent_verdict(fit.decision, claimed=claimed, alternative=alternative)
     key = f"{label}: γ={fit.gamma:.2f} {fit.decision} vs {claimed}, {alternative}"
-    if heavy:
-        why = (f"pre-asymptotic: E p⁶ > {PRE_ASYMPTOTIC_MOMENT}×15 at d={heavy} "
-               f"({', '.join(f'{moments[d]:.0f}' for d in heavy)}); the rule would say {verdict.value} ({why})")
-        verdict = Verdict.INCONCLUSIVE
-        key = f"{key} — not decided: E p⁶ ≫ 15 (pre-asymptotic)"
     return _ExponentOutcome(verdict, why, key, fit, measured)
 
 
@@ -692,75 +366,197 @@ _EXPONENT_RULE = (f"n*(d) = smallest n from which the isotonic fit of ||ĝ − P
                   f"P≤k h exact) is ≤ {EPSILON_STAGE1}, per seed; γ = OLS slope of log n* on log d, interval = hull of "
                   "the bootstrap over seeds and the pooled t-interval; bands on the grid used (degree_band: from halfway "
                   "between the slopes of C(d+j−1, j−1) and C(d+j, j) to the slope of d^j·log d); REFUTED if the interval "
-                  "misses the claimed band, SUPPORTED if it meets it and misses the alternative, else INCONCLUSIVE; "
-                  f"not decided (INCONCLUSIVE) where E p⁶ > {PRE_ASYMPTOTIC_MOMENT}×15 on the grid")
+                  "misses the claimed band, SUPPORTED if it meets it and misses the alternative, else INCONCLUSIVE")
+
+_TRACKING_RULE = (f"n*(d) per seed as above; n_pred(d) = C(d+k,k) + 1 + S/(ε(d)·Var h) exact (theory.sandwich), "
+                  f"ε(d) = {EPSILON_STAGE1}·||P≤k h||²/Var h (the same level); per seed the OLS slope of log(n*/n_pred) "
+                  f"on log d; t-interval over seeds; SUPPORTED if inside ±{TRACK_TOLERANCE:g} (half the slope of d^(k+1) "
+                  "against d^k), REFUTED if it misses ±{tol}, else INCONCLUSIVE; INCONCLUSIVE if a threshold is censored"
+                  ).replace("{tol}", f"{TRACK_TOLERANCE:g}")
+
+
+@dataclass
+class _Tracking:
+    verdict: Verdict
+    why: str
+    interval: Interval | None
+    operating: dict | None
+    measured: dict
+
+
+def _exact_growth(spec_of_d, k: int) -> dict:
+    """The exact growth of n_pred at GROWTH_EPSILON for a repeated-block family (§5 target: h_3
+    blocks, g = z³; scale-free, so C_d drops out): limit of n_pred(d)/d^k and the d from which
+    it is within 10% (``theory.sandwich.threshold_convergence``)."""
+    from theory.features import Link, RepeatedBlockFamily
+    from theory.hermite import Z
+    from theory.structured import BlockType
+    from theory.sandwich import threshold_convergence
+
+    family = RepeatedBlockFamily(BlockType.hermite(k), (1,), Link(Z ** k))
+    limit, d0 = threshold_convergence(family, k, sympy.Rational(GROWTH_EPSILON))
+    return {"family": f"h_{k} blocks, g = z^{k} (L = d)", "epsilon_var_h": GROWTH_EPSILON,
+            "limit_npred_over_d^k": str(limit), "limit_float": float(limit), "within_10pct_from_d": d0}
+
+
+def _tracking(error, targets, *, k: int, seeds: Sequence[int], confidence: float, rng, label: str) -> _Tracking:
+    """``tracking_verdict`` on the run, with its operating characteristic simulated at the run's
+    seed count, d grid and measured spreads (``two_way_spread``)."""
+    ds = sorted(targets)
+    npred, levels = {}, {}
+    for d, t in targets.items():
+        share = t.projection_norm2(k) / t.variance()
+        levels[d] = sympy.nsimplify(EPSILON_STAGE1) * share
+        npred[d] = float(predicted_threshold_n(t, k, levels[d]))
+    per_seed = {d: {s: thresholds({d: {s: error[d][s]}}, {d: EPSILON_STAGE1}, direction="decreasing")[d][0]
+                    for s in seeds if s in error[d]} for d in ds}
+    measured = {"n_pred": {str(d): npred[d] for d in ds}, "epsilon_var_h": {str(d): float(levels[d]) for d in ds},
+                "n_star": {str(d): {str(s): (th.n_star if not th.censored else th.status) for s, th in per_seed[d].items()}
+                           for d in ds}}
+    censored = [(d, s) for d in ds for s, th in per_seed[d].items() if th.censored]
+    if censored or any(len(per_seed[d]) != len(seeds) for d in ds):
+        # the power the rule would have here, at the spread of the thresholds that were reached
+        # (pooled within-d sd of log n*; a lower bound on the true spread, so the power is an upper bound)
+        reached = [np.log([th.n_star for th in per_seed[d].values() if not th.censored]) for d in ds]
+        reached = [r for r in reached if r.size >= 2]
+        if not reached:
+            return _Tracking(Verdict.INCONCLUSIVE, f"{len(censored)} per-seed thresholds censored by the n grid: {censored}",
+                             None, None, measured)
+        spread = math.sqrt(sum(float(((r - r.mean()) ** 2).sum()) for r in reached) / sum(r.size - 1 for r in reached))
+        seed_spread = spread
+        verdict, interval = Verdict.INCONCLUSIVE, None
+        why = f"{len(censored)} per-seed thresholds censored by the n grid: {censored}"
+        logs = None
+    else:
+        logs = np.array([[math.log(per_seed[d][s].n_star / npred[d]) for d in ds] for s in seeds])
+        slopes = seed_slopes(logs, ds)
+        verdict, interval, why = tracking_verdict(slopes, confidence=confidence)
+        spread, seed_spread = two_way_spread(logs, ds)
+    oc = operating_characteristic(
+        lambda g: simulate_tracking(0.0, ds=ds, seeds=len(seeds), spread=spread, seed_spread=seed_spread, rng=g,
+                                    confidence=confidence),
+        lambda g: simulate_tracking(1.0, ds=ds, seeds=len(seeds), spread=spread, seed_spread=seed_spread, rng=g,
+                                    confidence=confidence),
+        alternative=f"n* ∝ d^{k + 1} (one degree more than n_pred ∝ d^{k})", draws=POWER_DRAWS, rng=rng,
+        budget=RECORD_BUDGET,
+        configuration={"seeds": len(seeds), "ds": ds, "spread_measured": spread, "seed_spread_measured": seed_spread,
+                       "confidence": confidence, "tolerance": TRACK_TOLERANCE})
+    measured.update({"spread_measured": spread, "seed_spread_measured": seed_spread})
+    if logs is not None:
+        measured.update({"slopes_per_seed": slopes.tolist(), "ratio_n_star_over_n_pred_geomean":
+                         {str(d): float(np.exp(logs[:, i].mean())) for i, d in enumerate(ds)}})
+    if oc.underpowered and verdict is not Verdict.REFUTED:
+        why = f"{why}; underpowered here: power {oc.power.rate:.2f} against d^{k + 1}"
+    return _Tracking(verdict, why, interval, oc.to_dict(), measured)
+
+
+def _tracking_figure(name: str, track: _Tracking, *, k: int, kq: int):
+    """n*(d) per seed (geometric mean, min–max) against the exact n_pred(d), log-log, with d^k and
+    d^{kq} guide lines through n_pred at the smallest d."""
+    npred = {int(d): v for d, v in track.measured["n_pred"].items()}
+    ds = np.array(sorted(npred), float)
+    out = [series("exact least-squares prediction n_pred(d)", ds, [npred[int(d)] for d in ds])]
+    reached = {int(d): [v for v in by.values() if isinstance(v, float)] for d, by in track.measured["n_star"].items()}
+    have = [d for d in ds if reached[int(d)]]
+    if have:
+        out.append(series("network stage 1: n*(d), geometric mean over seeds (min–max)", have,
+                          [float(np.exp(np.mean(np.log(reached[int(d)])))) for d in have],
+                          low=[min(reached[int(d)]) for d in have], high=[max(reached[int(d)]) for d in have],
+                          style="points"))
+    anchor = npred[int(ds[0])]
+    for label, slope in ((f"d^{k}", k), (f"d^{kq}", kq)):
+        out.append(series(label, ds, anchor * (ds / ds[0]) ** slope, style="guide"))
+    return figure(name, title="n*(d) against the exact least-squares prediction", xlabel="d", ylabel="n*",
+                  series_list=out, xscale="log", yscale="log")
 
 
 def _network_exponent_check(audit, *, k: int, specs: Mapping[int, Mapping], label: str, instance: Mapping,
                             sizes, base_seed: int, cache_dir, device, record_lemma1: bool = False) -> None:
     """Run the layerwise sweep on ``specs`` and record the theorem1.sample-complexity evidence
     (and, if asked, the lemma1.stage1 limit evidence from the same runs)."""
-    seeds = replicate_seeds(base_seed, sizes["seeds"])
+    seeds = replicate_seeds(base_seed, sizes["seeds"], family="theorem1")
     multiples = _multiples(sizes, k)
-    runs = network_runs(specs, multiples=multiples, seeds=seeds, sizes=sizes)
-    results = run_sweep(_runner(device), runs, cache_dir=cache_dir, code_version=CODE_VERSION,
+    runs = (_section5_runs(specs, sizes=sizes, seeds=seeds) if k == 3 and label.startswith("section5")
+            else network_runs(specs, multiples=multiples, seeds=seeds, sizes=sizes))
+    results = run_sweep(runner_for(device), runs, cache_dir=cache_dir, code_version=THEOREM1_RUNS,
                         desc=f"theorem1 {label}")
     targets = {d: build_target(spec) for d, spec in specs.items()}
     rho = {d: float(t.stage1_population_corr()) for d, t in targets.items()}
     q = targets[min(targets)].q
     ds = sorted(specs)
-    corr = _curves(results, lambda r: r["corr"])
+    corr = per_seed_curves(results, lambda r: r["corr"])
     error = _relative_error_curves(results, targets)
-    gap = _curves(results, lambda r: r["plateau_gap"]["mean"])
-    test = _curves(results, lambda r: r["test_mse"]["mean"])
+    gap = per_seed_curves(results, lambda r: r["plateau_gap"]["mean"])
+    test = per_seed_curves(results, lambda r: r["test_mse"]["mean"])
     confidence = decision_confidence()
     rng = numpy_generator(derive_seed(base_seed, f"theorem1/bootstrap/{label}"))
     claimed, alternative = degree_band(ds, k), degree_band(ds, k * q)
     alternative = Band(alternative.low, math.inf, f"d^{k * q}")
     outcome = _stage1_exponent(results, targets, claimed=claimed, alternative=alternative, rng=rng,
                                confidence=confidence, label=label)
-    fit_test, censored_test = _fit_or_none(_thresholds(gap, {d: 0.0 for d in ds}, "decreasing"), rng, confidence)
-    plateau = {d: float(1 - sum(t.degree_energy(j) for j in range(k + 1)) / (t.norm2() - t.mean() ** 2))
-               for d, t in targets.items()}
+    track = _tracking(error, targets, k=k, seeds=seeds, confidence=confidence,
+                      rng=numpy_generator(derive_seed(base_seed, f"theorem1/power/{label}")), label=label)
+    growth = _exact_growth(specs, k) if k == 3 and label.startswith("section5") else None
+    # The decision (issue 13 item 2): n* tracks the exact prediction, whose growth is exactly d^k.
+    # The band verdict on γ is reported beside it (on a short grid heavy tails bias γ, see notes).
+    verdict = track.verdict
+    fit_test, censored_test = fit_or_none(thresholds(gap, {d: 0.0 for d in ds}, direction="decreasing"), rng, confidence)
+    plateau = {d: float(t.plateau(k)) for d, t in targets.items()}
     best_collapse, collapse_figs = _collapse_figures(f"{label}", corr, rho, k, k * q)
     figs = [
-        _curve_figure(f"{label}-error", f"stage-1 error ||ĝ−P≤k h||²/||P≤k h||² against n1 ({label}); median, min–max",
+        curve_figure(f"{label}-error", f"stage-1 error ||ĝ−P≤k h||²/||P≤k h||² against n1 ({label}); median, min–max",
                       "relative stage-1 error", error, yscale="log",
                       guide=series(f"ε={EPSILON_STAGE1:g}", [min(n.min() for by in error.values() for n, _ in by.values()),
                                                             max(n.max() for by in error.values() for n, _ in by.values())],
                                    [EPSILON_STAGE1] * 2, style="guide")),
-        _curve_figure(f"{label}-corr", f"corr(ĝ, p)/ρ(d) against n1 ({label}); median, min–max over seeds",
+        curve_figure(f"{label}-corr", f"corr(ĝ, p)/ρ(d) against n1 ({label}); median, min–max over seeds",
                       "corr(ĝ,p) / corr(P≤k h, p)", corr, scale=rho),
-        _curve_figure(f"{label}-test", f"normalised test error of the network against n1 ({label})",
+        curve_figure(f"{label}-test", f"normalised test error of the network against n1 ({label})",
                       "E(f−h)²/Var h", test, yscale="log"),
         *collapse_figs,
     ]
     measured = {**outcome.measured, "collapse_best_gamma": best_collapse}
+    figs.append(_tracking_figure(f"{label}-nstar-vs-exact", track, k=k, kq=k * q))
     if outcome.fit is not None:
         fits = {f"stage-1 error ≤ {EPSILON_STAGE1:g}": outcome.fit}
         if fit_test is not None:
             fits["test error < plateau"] = fit_test
-        figs.append(_exponent_figure(f"{label}-nstar", f"n*(d) of the network ({label}) with fitted lines",
+        figs.append(exponent_figure(f"{label}-nstar", f"n*(d) of the network ({label}) with fitted lines",
                                      fits, {f"d^{k}": float(k), f"d^{k * q}": float(k * q)}))
     if fit_test is not None:
         measured["gamma_test_below_plateau"] = fit_test.gamma
         measured["fit_test_below_plateau"] = fit_test.as_dict()
     else:
         measured["test_below_plateau_censored"] = censored_test
+    ratio = track.measured.get("ratio_n_star_over_n_pred_geomean")
+    power = f"power {track.operating['power']:.2f} vs d^{k + 1}" if track.operating else "power not computed"
+    if track.interval is not None:
+        key = f"{label}: n*/n_pred slope in {track.interval}; {power}"
+    else:
+        cut = sum(1 for by in track.measured["n_star"].values() for v in by.values() if not isinstance(v, float))
+        key = f"{label}: {cut}/{len(seeds) * len(ds)} per-seed n* censored by the grid; {power}"
+    if ratio:
+        key += " (n*/n_pred " + ", ".join(f"d={d}: {r:.2g}" for d, r in ratio.items()) + ")"
     audit.record(
-        "theorem1.sample-complexity", verdict=outcome.verdict,
-        rule=f"layerwise stage 1 (closed-form ridge); {_EXPONENT_RULE}; confidence {confidence:.4g}",
-        key_figure=outcome.key, interval=outcome.fit.decision if outcome.fit else None,
-        false_failure_budget=RECORD_BUDGET,
+        "theorem1.sample-complexity", verdict=verdict,
+        rule=f"layerwise stage 1 (closed-form ridge); decided: {_TRACKING_RULE}; reported: {_EXPONENT_RULE}; "
+             f"confidence {confidence:.4g}",
+        key_figure=key, interval=track.interval,
+        false_failure_budget=RECORD_BUDGET, operating=track.operating,
+        unit="training seed (fresh data, V, s and test set; the n grid of one seed is nested prefixes)",
         parameters={"label": label, "k": k, "q": q, "ds": ds, "multiples_of_C(d+k,k)": list(multiples),
                     "seeds": seeds, "n2": sizes["n2"], "m2": sizes["m2"], "gram_ridge_per_dim": GRAM_RIDGE,
                     "instance": dict(instance)},
-        measured={**measured, "population_corr": rho, "plateau_k": plateau, "why": outcome.why,
+        measured={**measured, "population_corr": rho, "plateau_k": plateau, "why": track.why,
+                  "tracking": track.measured, "exact_growth": growth,
+                  "gamma_band_verdict": {"verdict": outcome.verdict.value, "why": outcome.why, "key": outcome.key},
                   "runs": results.counts()},
         figures=figs,
-        notes=("At small d the slope is biased by lower-order terms (C(d+k,k) ≠ d^k/k!), log factors and heavy tails; "
-               "the bands are computed on the grid used. The second exponent (test error of the whole network below "
-               "the degree-k plateau, n2 fixed) is reported, not decided."),
+        notes=("Decided on the stage-1 least-squares error against its exact prediction n_pred (heavy tails included; "
+               "the former E p⁶ <= 4·15 guard is removed). NOT yet the end-to-end network's test error (issue 13 item 1): "
+               "with n2 fixed the end-to-end error is dominated by stage 2. γ against the bands is reported: at small d "
+               "it is biased by lower-order terms (C(d+k,k) ≠ d^k/k!), log factors and heavy tails. The second exponent "
+               "(test error of the whole network below the degree-k plateau, n2 fixed) is reported, not decided."),
     )
     if record_lemma1:
         _record_lemma1(audit, results=results, rho=rho, targets=targets, k=k, label=label, instance=instance)
@@ -768,23 +564,20 @@ def _network_exponent_check(audit, *, k: int, specs: Mapping[int, Mapping], labe
 
 def _record_lemma1(audit, *, results: SweepResults, rho, targets, k: int, label: str, instance) -> None:
     """lemma1.stage1 at scale: at the largest d of the sweep, the extrapolated n1 → ∞ limit of
-    corr(ĝ, p) against the exact ρ(d) = corr(P≤k h, p) (``stage1_limit_verdict``)."""
+    corr(ĝ, p) against the exact ρ(d) = corr(P≤k h, p) (``extrapolated_limit_verdict``)."""
     top_d = max(r["d"] for r in results.rows())
     at_scale = results.where(d=top_d)
-    corr = _curves(at_scale, lambda r: r["corr"])
-    error = _curves(at_scale, lambda r: r["projection_error"]["mean"])
+    corr = per_seed_curves(at_scale, lambda r: r["corr"])
+    error = per_seed_curves(at_scale, lambda r: r["projection_error"]["mean"])
     confidence = decision_confidence(RECORD_BUDGET / len(corr))
     verdicts, rows = [], {}
     for d, by_seed in corr.items():
-        D = dim(d, k)
+        D = polynomial_space_dim(d, k)
         t = targets[d]
-        share = float(sum(t.degree_energy(j) for j in range(k + 1)) / (t.norm2() - t.mean() ** 2))
+        share = float(t.projection_norm2(k) / t.variance())
         top_error = float(np.median([v[-1] for _, v in error[d].values()])) / share
-        ns = np.concatenate([n for n, _ in by_seed.values()])
-        ys = np.concatenate([v for _, v in by_seed.values()])
-        keep = ns >= 8 * D
-        fit = limit_fit(ns[keep], ys[keep], scale=D, confidence=confidence)
-        v, why = stage1_limit_verdict(fit, exact=rho[d], relative_error_at_top=top_error)
+        fit = seed_intercepts(by_seed, scale=D, min_n=8 * D, confidence=confidence)
+        v, why = extrapolated_limit_verdict(fit, exact=rho[d], relative_error_at_top=top_error)
         verdicts.append(v)
         rows[d] = {"exact": rho[d], "limit": fit.limit, "limit_interval": [fit.interval.low, fit.interval.high],
                    "median_corr_at_top": float(np.median([v[-1] for _, v in by_seed.values()])),
@@ -794,13 +587,13 @@ def _record_lemma1(audit, *, results: SweepResults, rho, targets, k: int, label:
     audit.record(
         "lemma1.stage1", verdict=verdict,
         rule=(f"at the largest d of the sweep: INCONCLUSIVE unless the median ||ĝ−P≤k h||²/||P≤k h||² at the largest n1 is ≤ {ASYMPTOTIC_REGIME:g}; "
-              "then OLS of corr(ĝ,p) on (1, D/n1) over n1 ≥ 8·C(d+k,k), all seeds (D = C(d+k,k)): REFUTED if "
-              f"the intercept's t-interval at {confidence:.5g} excludes the exact corr(P≤k h,p), "
+              "then, per seed, OLS of corr(ĝ,p) on (1, D/n1) over n1 ≥ 8·C(d+k,k) (D = C(d+k,k)); REFUTED if "
+              f"the t-interval over seeds of the intercepts at {confidence:.5g} excludes the exact corr(P≤k h,p), "
               f"SUPPORTED if it contains it and is ≤ {2 * LIMIT_RESOLUTION:g} wide, else INCONCLUSIVE"),
         key_figure=(f"{label}: worst d={worst[0]}: limit {worst[1]['limit']:.3f} in [{worst[1]['limit_interval'][0]:.3f}, "
                     f"{worst[1]['limit_interval'][1]:.3f}], exact {worst[1]['exact']:.4f}"),
-        interval=Interval(*worst[1]["limit_interval"], confidence, "intercept t-interval (worst d)"),
-        false_failure_budget=RECORD_BUDGET, parameters={"label": label, "k": k, "instance": dict(instance)},
+        interval=Interval(*worst[1]["limit_interval"], confidence, "t-interval over seeds of the intercepts (worst d)"),
+        false_failure_budget=RECORD_BUDGET, unit="training seed (fresh data, V, s and test set)", parameters={"label": label, "k": k, "instance": dict(instance)},
         measured={"per_d": {str(d): r for d, r in rows.items()}},
         notes=("The stage-1 ridge falls like 1/n1, so the least-squares limit P≤k h is the n1 → ∞ limit. "
                "The extrapolation is trusted only in the 1/n regime (stage-1 error a small perturbation)."),
@@ -819,11 +612,11 @@ def test_network_exponent_section5(target, k, audit, tier, base_seed, cache_dir,
 def test_stage1_limit_section5(target, k, scale, audit, tier, base_seed, cache_dir, device):
     sizes = tier.sizes(AREA)
     specs = {d: section5_spec(d, seed=base_seed) for d in sizes["k3_ds"]}
-    seeds = replicate_seeds(base_seed, sizes["seeds"])
+    seeds = replicate_seeds(base_seed, sizes["seeds"], family="theorem1")
     # The runs of test_network_exponent_section5, in reverse order: under xdist the two tests then
     # share the work from both ends (the per-run locks) instead of one waiting for the other.
-    runs = network_runs(specs, multiples=_multiples(sizes, 3), seeds=seeds, sizes=sizes)[::-1]
-    results = run_sweep(_runner(device), runs, cache_dir=cache_dir, code_version=CODE_VERSION, desc="lemma1 section5")
+    runs = _section5_runs(specs, sizes=sizes, seeds=seeds)[::-1]
+    results = run_sweep(runner_for(device), runs, cache_dir=cache_dir, code_version=THEOREM1_RUNS, desc="lemma1 section5")
     targets = {d: build_target(s) for d, s in specs.items()}
     rho = {d: float(t.stage1_population_corr()) for d, t in targets.items()}
     _record_lemma1(audit, results=results, rho=rho, targets=targets, k=3, label="section5-k3",
@@ -834,8 +627,9 @@ def test_stage1_limit_section5(target, k, scale, audit, tier, base_seed, cache_d
 def test_network_exponent_drawn(target, k, audit, tier, base_seed, cache_dir, device):
     sizes = tier.sizes(AREA)
 
+    @seed(DRAWN_K2_SEED)
     @_hypothesis_settings(tier)
-    @given(recipe=_k2_recipes())
+    @given(recipe=quadratic_recipes())
     def sweep_for(recipe):
         specs = {d: recipe_spec(recipe, d) for d in sizes["k2_ds"]}
         _network_exponent_check(audit, k=2, specs=specs, label="drawn-k2", instance=recipe,
@@ -845,186 +639,25 @@ def test_network_exponent_drawn(target, k, audit, tier, base_seed, cache_dir, de
     sweep_for()
 
 
-# ---- kernel.lower-bound ------------------------------------------------------------------------------------
-
-# The k = q = 2 analogue of the §5 target for the kernel checks: p = d^{-1/2} Σ λ_i h_2(x_i),
-# λ_i = (−1)^i (Σ λ_i ∈ {0, 1}: random signs can make p nearly radial, a function of |x|², which a
-# rotation-invariant kernel learns with O(1) samples), g = He_1 + He_2/2 = z + (z² − 1)/2 (E g = 0, E g' = 1). h has degrees 0, 2, 4 only, so the
-# plateau of degree-<=2 and degree-<=3 learners is the same, ||P_4 h||² / Var h.
-KERNEL_RECIPE = {"psi": [[[2], "1"]], "psi_name": "h_2", "k": 2, "link": ["-1/2", "1", "1/2"], "signs": "alternating"}
-
-
-def _plateau_shares(target, degree: int) -> tuple[float, dict[int, float]]:
-    """(plateau of degree-<=l learners, {j: ||P_j h||²/Var h for j > l}), exact then rounded."""
-    var = target.norm2() - target.mean() ** 2
-    energies = target.degree_energies()
-    above = {j: float(e / var) for j, e in enumerate(energies) if j > degree and e != 0}
-    return float(sum(energies[degree + 1:]) / var), above
-
-
-def kernel_runs(spec: Mapping[str, Any], *, n: int, seeds: Sequence[int], sizes, plateau_degree: int,
-                methods: Sequence[tuple[str, dict]]) -> list[Run]:
-    base = {"target": dict(spec), "n_test": sizes["n_test"], "plateau_degree": plateau_degree}
-    return [Run(method=m, d=spec["d"], n=n, seed=s, config={**base, **cfg}) for m, cfg in methods for s in seeds]
-
-
-def _kernel_methods(sizes, kq: int) -> list[tuple[str, dict]]:
-    """Kernel baselines of the plateau check; the polynomial kernel of degree kq can represent h."""
-    return [("kernel", {"kernel": "polynomial", "kernel_params": {"degree": kq}, "ridge": 1e-4}),
-        ("kernel", {"kernel": "ntk", "kernel_params": {"bias": True}, "ridge": 1e-3}),
-        ("random-features", {"width": sizes["kernel_rf_width"], "ridge": 1e-3})]
-
-
-def _label(row: Mapping[str, Any]) -> str:
-    if row["method"] == "kernel":
-        return f"kernel {row['kernel']} ξ={row['ridge']:g}"
-    if row["method"] == "random-features":
-        return f"random features ReLU width {row['width']}"
-    return row["method"]
-
-
-@claim_check("kernel.lower-bound", k=[2], q=[2], n=["C*d^k"])
-def test_kernel_plateau(k, q, n, audit, tier, base_seed, cache_dir, device):
-    sizes = tier.sizes(AREA)
-    d = sizes["kernel_d"]
-    spec = recipe_spec(KERNEL_RECIPE, d)
-    target = build_target(spec)
-    plateau, above = _plateau_shares(target, k)
-    D = dim(d, k)
-    n1 = int(round(sizes["kernel_multiple"] * D))
-    n_total = n1 + sizes["n2"]
-    seeds = replicate_seeds(base_seed, sizes["kernel_seeds"])
-    runs = network_runs({d: spec}, multiples=[sizes["kernel_multiple"]], seeds=seeds, sizes=sizes) + kernel_runs(
-        spec, n=n_total, seeds=seeds, sizes=sizes, plateau_degree=k, methods=_kernel_methods(sizes, k * q))
-    results = run_sweep(_runner(device), runs, cache_dir=cache_dir, code_version=CODE_VERSION, desc="kernel plateau")
-    rows = results.rows()
-    allowance = plateau_allowance(above, n=n_total, d=d)
-    kernel_labels = sorted({_label(r) for r in rows if r["method"] != "layerwise"})
-    z = one_sided_z(RECORD_BUDGET, (len(kernel_labels) + 1) * len(seeds))
-    verdicts, measured = [], {}
-    for lab in kernel_labels:
-        sel = [r for r in rows if _label(r) == lab]
-        v, why = kernel_plateau_verdict([r["plateau_gap"]["mean"] for r in sel], [r["plateau_gap"]["se"] for r in sel],
-                                        allowance=allowance, z=z)
-        verdicts.append(v)
-        measured[lab] = {"verdict": v.value, "why": why, "risk": [r["test_mse"]["mean"] for r in sel],
-                         "risk_minus_plateau": [r["plateau_gap"]["mean"] for r in sel],
-                         "se": [r["plateau_gap"]["se"] for r in sel]}
-    net = [r for r in rows if r["method"] == "layerwise"]
-    v_net, why_net = network_below_verdict([r["plateau_gap"]["mean"] for r in net], [r["plateau_gap"]["se"] for r in net], z=z)
-    verdicts.append(v_net)
-    measured["network"] = {"verdict": v_net.value, "why": why_net, "risk": [r["test_mse"]["mean"] for r in net],
-                           "risk_minus_plateau": [r["plateau_gap"]["mean"] for r in net],
-                           "se": [r["plateau_gap"]["se"] for r in net]}
-    best_kernel = min(min(m["risk_minus_plateau"]) for lab, m in measured.items() if lab != "network")
-    labels = list(measured)
-    fig = figure("plateau", title=f"test error at n = {n_total} (d={d}): network vs kernels, exact plateau",
-                 xlabel="method (0 = network)", ylabel="E(f−h)²/Var h",
-                 series_list=[series(lab, [i] * len(measured[lab]["risk"]), measured[lab]["risk"], style="points")
-                              for i, lab in enumerate(["network"] + [x for x in labels if x != "network"])]
-                 + [series("plateau ||P>2 h||²/Var h", [0, len(labels) - 1], [plateau, plateau], style="guide"),
-                    series("plateau − allowance", [0, len(labels) - 1], [plateau - allowance] * 2, style="guide")])
-    audit.record(
-        verdict=combine(verdicts),
-        rule=(f"paired per seed: (risk − plateau) = mean over test points of (f−h)² − (P≤{k}h − h)², / Var h; z = "
-              f"{z:.3g} (one-sided, Bonferroni over methods × seeds). Kernels: REFUTED if some seed has gap + z·se < "
-              "−allowance, allowance = Σ_{j>k} share_j·min(1, n/C(d+j−1, j)) (the average share a rotation-invariant "
-              "linear smoother with n samples can capture), else SUPPORTED. Network: SUPPORTED if every seed has "
-              "gap + z·se < 0, REFUTED if every seed has gap − z·se ≥ 0, else INCONCLUSIVE"),
-        key_figure=(f"d={d}, n={n_total}: plateau {plateau:.3f}; best kernel risk−plateau {best_kernel:+.3f} "
-                    f"(allowance {allowance:.3f}); network {max(measured['network']['risk_minus_plateau']):+.3f}"),
-        false_failure_budget=RECORD_BUDGET,
-        parameters={"d": d, "n1": n1, "n2": sizes["n2"], "n_kernel": n_total, "seeds": seeds, "recipe": KERNEL_RECIPE,
-                    "kernels": kernel_labels},
-        measured={"plateau": plateau, "shares_above": {str(j): s for j, s in above.items()}, "allowance": allowance,
-                  "methods": measured, "runs": results.counts()},
-        figures=[fig],
-        notes=("n = C·d^k with C = kernel_multiple·C(d+k,k)/d^k; the kernels see n1 + n2 samples, all the network's data. "
-               "Kernel ridge values are fixed, small (ξ = 1e-4 polynomial, 1e-3 NTK and random features)."),
-    )
-
-
-@claim_check("kernel.lower-bound", k=[2], q=[2], n=["sweep"])
-def test_kernel_exponent(k, q, n, audit, tier, base_seed, cache_dir, device):
-    sizes = tier.sizes(AREA)
-    ds = list(sizes["kernel_exponent_ds"])
-    specs = {d: recipe_spec(KERNEL_RECIPE, d) for d in ds}
-    targets = {d: build_target(s) for d, s in specs.items()}
-    kq = k * q
-    plateau = {d: _plateau_shares(t, kq - 1)[0] for d, t in targets.items()}
-    seeds = replicate_seeds(base_seed, sizes["kernel_exponent_seeds"])
-    kernel_cfg = [("kernel", {"kernel": "polynomial", "kernel_params": {"degree": kq}, "ridge": 1e-3})]
-    runs = [run for d in ds for m in sizes["kernel_multiples"]
-            for run in kernel_runs(specs[d], n=int(round(m * dim(d, kq))), seeds=seeds, sizes=sizes,
-                                   plateau_degree=kq - 1, methods=kernel_cfg)]
-    net_runs = network_runs(specs, multiples=sizes["multiples"], seeds=seeds, sizes=sizes, plateau_degree=kq - 1)
-    results = run_sweep(_runner(device), runs + net_runs, cache_dir=cache_dir, code_version=CODE_VERSION,
-                        desc="kernel exponent")
-    kernel = results.where(method="kernel")
-    net = results.where(method="layerwise")
-    # kernel threshold: risk ≤ KERNEL_LEVEL × plateau, i.e. risk − plateau ≤ −(1 − KERNEL_LEVEL)·plateau
-    gap_k = _curves(kernel, lambda r: r["plateau_gap"]["mean"])
-    gap_n = _curves(net, lambda r: r["plateau_gap"]["mean"])
-    confidence = decision_confidence()
-    rng = numpy_generator(derive_seed(base_seed, "theorem1/bootstrap/kernel"))
-    fit_k, cens_k = _fit_or_none(_thresholds(gap_k, {d: -(1 - KERNEL_LEVEL) * plateau[d] for d in ds}, "decreasing"),
-                                 rng, confidence)
-    fit_n, cens_n = _fit_or_none(_thresholds(gap_n, {d: 0.0 for d in ds}, "decreasing"), rng, confidence)
-    claimed = degree_band(ds, kq)
-    low_band = degree_band(ds, k)
-    alternative = Band(-math.inf, low_band.high, f"d^{k}")
-    risk_k = _curves(kernel, lambda r: r["test_mse"]["mean"])
-    figs = [_curve_figure("kernel-risk", f"kernel (polynomial, degree {kq}) test error against n", "E(f−h)²/Var h",
-                          risk_k, yscale="log", xlabel="n")]
-    fits = {f"kernel: risk ≤ {KERNEL_LEVEL:g}·plateau": fit_k} if fit_k is not None else {}
-    if fit_n is not None:
-        fits["network: risk < plateau"] = fit_n
-    if fits:
-        figs.append(_exponent_figure("nstar-network-kernel", "n*(d): network and kernel, fitted lines", fits,
-                                     {f"d^{k}": float(k), f"d^{kq}": float(kq)}))
-    if fit_k is None:
-        verdict, why, interval, key = Verdict.INCONCLUSIVE, f"kernel thresholds censored: {cens_k}", None, "kernel n* censored by the grid"
-    else:
-        verdict, why = exponent_verdict(fit_k.decision, claimed=claimed, alternative=alternative)
-        interval = fit_k.decision
-        key = f"kernel γ={fit_k.gamma:.2f} {fit_k.decision} vs d^{kq} band [{claimed.low:.2f},{claimed.high:.2f}]; d^{k} up to {alternative.high:.2f}"
-    audit.record(
-        verdict=verdict,
-        rule=(f"kernel n*(d) = smallest n from which the isotonic fit of its paired (risk − plateau_{kq - 1}) is ≤ "
-              f"−{1 - KERNEL_LEVEL:g}·plateau (risk ≤ {KERNEL_LEVEL:g}·plateau); γ by OLS on log d with the hull of "
-              f"bootstrap and t-intervals at {confidence:.4g}; REFUTED if it misses the d^{kq} band, SUPPORTED if it meets "
-              f"it and lies above the d^{k} band, else INCONCLUSIVE"),
-        key_figure=key, interval=interval, false_failure_budget=RECORD_BUDGET,
-        parameters={"ds": ds, "multiples_of_C(d+kq,kq)": list(sizes["kernel_multiples"]), "seeds": seeds,
-                    "recipe": KERNEL_RECIPE, "kernel": "polynomial", "degree": kq, "ridge": 1e-3},
-        measured={"why": why, "kernel_fit": fit_k.as_dict() if fit_k else None,
-                  "network_fit_below_plateau": fit_n.as_dict() if fit_n else cens_n, "plateau": plateau,
-                  "bands": {"claimed": [claimed.low, claimed.high], "alternative_high": alternative.high},
-                  "runs": results.counts()},
-        figures=figs,
-        notes="The network's n* (test error below the plateau, n2 fixed) is drawn for comparison, not decided here.",
-    )
-
-
 # ---- theorem1.stage2 -----------------------------------------------------------------------------------------
 
 @claim_check("theorem1.stage2", feature=["given"])
 def test_stage2_given_feature(feature, audit, tier, base_seed, cache_dir, device):
     sizes = tier.sizes(AREA)
     ds = list(sizes["stage2_ds"])
-    seeds = replicate_seeds(base_seed, sizes["seeds"])
+    seeds = replicate_seeds(base_seed, sizes["seeds"], family="theorem1")
     specs = {d: section5_spec(d, seed=base_seed) for d in ds}
     runs = [Run(method="stage2-given", d=d, n=n2, seed=s,
                 config={"target": specs[d], "n_test": sizes["n_test"], "m2": sizes["m2"], "ridge2": sizes["ridge2"]})
             for d in ds for n2 in sizes["stage2_n2"] for s in seeds]
-    results = run_sweep(_runner(device), runs, cache_dir=cache_dir, code_version=CODE_VERSION, desc="stage 2")
-    test = _curves(results, lambda r: r["test_mse"]["mean"])
+    results = run_sweep(runner_for(device), runs, cache_dir=cache_dir, code_version=THEOREM1_RUNS, desc="stage 2")
+    test = per_seed_curves(results, lambda r: r["test_mse"]["mean"])
     confidence = decision_confidence()
     rng = numpy_generator(derive_seed(base_seed, "theorem1/bootstrap/stage2"))
-    fit, censored = _fit_or_none(_thresholds(test, {d: STAGE2_EPSILON for d in ds}, "decreasing"), rng, confidence)
+    fit, censored = fit_or_none(thresholds(test, {d: STAGE2_EPSILON for d in ds}, direction="decreasing"), rng, confidence)
     epsilon_line = series(f"ε={STAGE2_EPSILON:g}", [sizes["stage2_n2"][0], sizes["stage2_n2"][-1]],
                           [STAGE2_EPSILON] * 2, style="guide")
-    figs = [_curve_figure("stage2-test", "stage 2 on the given feature ĝ = p: test error against n2",
+    figs = [curve_figure("stage2-test", "stage 2 on the given feature ĝ = p: test error against n2",
                           "E(f−h)²/Var h", test, guide=epsilon_line, yscale="log", xlabel="n2")]
     if fit is None:
         verdict, why, interval, key = Verdict.INCONCLUSIVE, f"censored: {censored}", None, "n2* censored by the grid"
@@ -1032,7 +665,7 @@ def test_stage2_given_feature(feature, audit, tier, base_seed, cache_dir, device
         verdict, why = growth_verdict(fit.decision)
         interval = fit.decision
         key = f"n2*(d) ∝ d^{fit.gamma:.2f}, {fit.decision} (≤ {STAGE2_MAX_GROWTH:g} means flat) on d={ds}"
-        figs.append(_exponent_figure("stage2-nstar", "n2*(d) of stage 2 with the given feature", {"stage 2": fit},
+        figs.append(exponent_figure("stage2-nstar", "n2*(d) of stage 2 with the given feature", {"stage 2": fit},
                                      {"d^0": 0.0, "d^1": 1.0}))
     audit.record(
         verdict=verdict,
@@ -1047,60 +680,3 @@ def test_stage2_given_feature(feature, audit, tier, base_seed, cache_dir, device
         figures=figs,
         notes="ĝ = p exactly isolates stage 2: the ReLU features σ2(a·p + b) plus the skip term fit g = C_d z³ on p.",
     )
-
-
-# ---- corollary.quadratic -----------------------------------------------------------------------------------
-
-# Our one-step variant is not NDL 2023's method (module note in the evidence), so its exponent is
-# recorded under its own conjecture, not as the corollary's verdict.
-ONE_STEP_CLAIM = get_claim("conjecture.one-step-quadratic")  # registered in checks/registry.py
-
-
-@claim_check("corollary.quadratic", k=[2])
-def test_corollary_quadratic(k, audit, tier, base_seed, cache_dir, device):
-    sizes = tier.sizes(AREA)
-    ds = list(sizes["corollary_ds"])
-    seeds = replicate_seeds(base_seed, sizes["seeds"])
-
-    @_hypothesis_settings(tier)
-    @given(recipe=_k2_recipes())
-    def compare(recipe):
-        specs = {d: recipe_spec(recipe, d) for d in ds}
-        rho = {d: float(build_target(s).stage1_population_corr()) for d, s in specs.items()}
-        # the same runs as the theorem1 k = 2 sweep (shared through the cache when the draws agree)
-        layer = network_runs(specs, multiples=sizes["multiples"], seeds=seeds, sizes=sizes)[::-1]  # see lemma1
-        onestep = [Run(method="one-step", d=d, n=int(m * dim(d, 2)), seed=s,
-                       config={"target": specs[d], "n_test": sizes["n_test"]})
-                   for d in ds for m in sizes["onestep_multiples"] for s in seeds]
-        results = run_sweep(_runner(device), layer + onestep, cache_dir=cache_dir, code_version=CODE_VERSION,
-                            desc="corollary")
-        confidence = decision_confidence()
-        rng = numpy_generator(derive_seed(base_seed, "theorem1/bootstrap/corollary"))
-        band2, band4 = degree_band(ds, 2), degree_band(ds, 4)
-        cases = (("layerwise", "corollary.quadratic", band2, Band(band4.low, math.inf, "d^4"),
-                  "layerwise stage 1 (closed-form ridge: trained to convergence)"),
-                 ("one-step", ONE_STEP_CLAIM.id, band4, Band(-math.inf, band2.high, "d^2"),
-                  "one gradient step from 0, unit step, on the orthonormal Hermite features of degree <= 2"))
-        targets = {d: build_target(s) for d, s in specs.items()}
-        for method, claim_id, claimed, alternative, what in cases:
-            subset = results.where(method=method)
-            outcome = _stage1_exponent(subset, targets, claimed=claimed, alternative=alternative, rng=rng,
-                                       confidence=confidence, label=method)
-            audit.record(
-                claim_id, verdict=outcome.verdict, rule=f"{what}; {_EXPONENT_RULE}; confidence {confidence:.4g}",
-                key_figure=outcome.key, interval=outcome.fit.decision if outcome.fit else None,
-                false_failure_budget=RECORD_BUDGET,
-                parameters={"method": method, "ds": ds, "seeds": seeds, "instance": dict(recipe),
-                            "multiples_of_C(d+2,2)": list(sizes["multiples"] if method == "layerwise" else sizes["onestep_multiples"])},
-                measured={**outcome.measured, "why": outcome.why, "population_corr": rho, "runs": results.counts()},
-                figures=[_curve_figure(f"corollary-{method}", f"stage-1 error against n ({method})",
-                                       "||ĝ−P≤2 h||²/||P≤2 h||²", _relative_error_curves(subset, targets),
-                                       yscale="log", xlabel="n")],
-                notes=("The one-step variant's population limit is P≤2 h, as for the converged stage 1, so only the "
-                       "sample complexity differs. NDL 2023 take their step on random ReLU features, whose finite-width "
-                       "kernel also biases the limit (its radial direction is amplified); that method is not reproduced "
-                       "here, hence the conjecture id for this half." if method == "one-step" else
-                       "The corollary's own half: Õ(d²) for the layerwise procedure."),
-            )
-
-    compare()

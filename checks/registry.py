@@ -4,7 +4,7 @@ A claim has a stable dotted id, a kind, its source in the paper, a statement in 
 assumptions it needs. Checks name claims by id (`checks.audit.claim_check`); an id that is not
 registered is an error at collection time, never a silently unreported check.
 
-Statements follow ``../shared/PAPER.md`` (the reconstruction of the paper this suite audits).
+Statements follow ``docs/paper.md`` (the reconstruction of the paper this suite audits).
 """
 from __future__ import annotations
 
@@ -12,6 +12,22 @@ import difflib
 import enum
 import re
 from dataclasses import dataclass, field
+
+# The assumption names belong to the mathematics (theory/assumptions.py); the claims below list
+# them, and they stay importable from here for users' conjectures.
+from theory.assumptions import (
+    ACTIVATION_DEGREE,
+    BALANCED,
+    CENTRED_LINK,
+    GAUSSIAN,
+    HOMOGENEOUS,
+    INFO_EXP_1,
+    MANY_COMPONENTS,
+    NORMALISED,
+    ORTHOGONAL,
+    SAMPLES,
+    WIDTH,
+)
 
 __all__ = [
     "Kind",
@@ -31,11 +47,14 @@ class Kind(str, enum.Enum):
     - ``probe``: outside the assumptions; fails only when theory predicts a break and the break
       does not appear.
     - ``conjecture``: an open question; reported, never fails the run.
+    - ``report``: a measurement whose rule has no reachable REFUTED branch (what it describes
+      cannot come out false at the configuration run); shown as a report, never fails the run.
     """
 
     CLAIM = "claim"
     PROBE = "probe"
     CONJECTURE = "conjecture"
+    REPORT = "report"
 
 
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:[.-][a-z0-9]+)*$")
@@ -110,21 +129,8 @@ def registered_ids() -> list[str]:
     return sorted(REGISTRY)
 
 
-# Assumption names used across the suite (feature objects report violations by these names).
-GAUSSIAN = "gaussian-inputs"
-ORTHOGONAL = "orthogonal-subspaces"
-BALANCED = "balanced-lambda"
-MANY_COMPONENTS = "L=Theta(d)"
-HOMOGENEOUS = "p-homogeneous-degree-k"
-NORMALISED = "p-normalised"
-INFO_EXP_1 = "E[g']!=0"
-CENTRED_LINK = "E[g]=0"
-WIDTH = "m1>=dim(degree<=k polynomials)"
-ACTIVATION_DEGREE = "sigma1-degree-exactly-k"
-SAMPLES = "n>>d^k"
-
 _PAPER_CLAIMS = [
-    Claim("stein.exact", Kind.CLAIM, "Stein's lemma (PAPER.md §4)",
+    Claim("stein.exact", Kind.CLAIM, "Stein's lemma (docs/paper.md §4)",
           "For z ~ N(0,1) and a polynomial link g, E[g(z)·z] = E[g'(z)] exactly.", (GAUSSIAN,)),
     Claim("hypercontractivity", Kind.CLAIM, "Gaussian hypercontractivity (used throughout the proofs)",
           "For a polynomial f of degree k in Gaussian inputs and even q >= 2, "
@@ -147,7 +153,7 @@ _PAPER_CLAIMS = [
     Claim("theorem1.stage2", Kind.CLAIM, "Theorem 1 (stage 2)",
           "With the feature learned, stage 2 (ridge on the 1-D ReLU features of ĝ) needs a number "
           "of samples n2 that does not grow with d.", (GAUSSIAN, INFO_EXP_1)),
-    Claim("kernel.lower-bound", Kind.CLAIM, "Kernel lower bound (Ghorbani et al. 2021, PAPER.md §4)",
+    Claim("kernel.lower-bound", Kind.CLAIM, "Kernel lower bound (Ghorbani et al. 2021, docs/paper.md §4)",
           "h = g∘p has degree kq with a Θ(1) share of ||h||^2 at degree kq; a rotation-invariant "
           "kernel method with n <= d^{l+1-δ} fits only P_{<=l} h, so its risk stays at or above the "
           "plateau ||P_{>l} h||^2 / ||h||^2 while the three-layer network goes below it.",
@@ -160,27 +166,39 @@ _PAPER_CLAIMS = [
           "p = Σ λ_i h_3(x_i), g = C_d z^3, network (1) trained jointly with Adam (μP, m1 = d^2, "
           "m2 = 1000): past n ≈ C·d^3 the feature correlation approaches its population limit and "
           "the test loss falls below the kernel plateau.", (GAUSSIAN,)),
-    Claim("probe.information-exponent", Kind.PROBE, "Assumption E[g'] = Θ(1) removed (PAPER.md §1, §6)",
+    Claim("probe.information-exponent", Kind.PROBE, "Assumption E[g'] = Θ(1) removed (docs/paper.md §1, §6)",
           "With E[g'] = 0 (e.g. g = h_2, h_3) P_k h carries no multiple of p: stage 1 finds nothing "
           "to learn and the network fails at n ≈ d^k.", (INFO_EXP_1,)),
-    Claim("probe.few-components", Kind.PROBE, "Assumption L = Θ(d) removed (PAPER.md §6)",
+    Claim("probe.few-components", Kind.PROBE, "Assumption L = Θ(d) removed (docs/paper.md §6)",
           "With L = O(1) components p is far from Gaussian and the Lemma 2 gap does not vanish.",
           (MANY_COMPONENTS,)),
-    Claim("probe.unbalanced", Kind.PROBE, "Assumption of balanced λ removed (PAPER.md §1)",
+    # report, not probe (issue 12 item 4): its rule compares an exact curve with a prediction and can
+    # only say SUPPORTED or INCONCLUSIVE.
+    Claim("probe.unbalanced", Kind.REPORT, "Assumption of balanced λ removed (docs/paper.md §1)",
           "With unbalanced λ (a few components dominate) the Lemma 2 gap decays with the effective "
           "number of components, not with L.", (BALANCED,)),
-    Claim("probe.non-gaussian", Kind.PROBE, "Gaussian inputs removed (PAPER.md §6)",
+    Claim("probe.non-gaussian", Kind.PROBE, "Gaussian inputs removed (docs/paper.md §6)",
           "Under Rademacher or uniform inputs with unit variance the Hermite structure behind "
           "Lemma 2 is lost; what stage 1 recovers is measured and reported.", (GAUSSIAN,)),
-    Claim("probe.activation-degree", Kind.PROBE, "σ1 of degree exactly k (PAPER.md §2, §6)",
+    # report, not probe (issue 12 item 4): ĝ lies in its feature span, so every run's error is >= the
+    # exact span gap G; once G exceeds the rule's bound the break appears by linear algebra, and
+    # "the break did not appear" (REFUTED) is unreachable. The same holds for probe.narrow-width.
+    Claim("probe.activation-degree", Kind.REPORT, "σ1 of degree exactly k (docs/paper.md §2, §6)",
           "With σ1 of degree below k the random features cannot represent P_k h, so stage 1 leaves "
           "the degree-k part, and with it p, unlearned.", (ACTIVATION_DEGREE,)),
-    Claim("probe.narrow-width", Kind.PROBE, "Width m1 = d^{k+α} (PAPER.md §2, §7)",
+    Claim("probe.narrow-width", Kind.REPORT, "Width m1 = d^{k+α} (docs/paper.md §2, §7)",
           "With m1 below the number C(d+k, k) of polynomials of degree <= k, stage 1 cannot reach "
           "P_{<=k} h: a gap remains at any n.", (WIDTH,)),
-    Claim("probe.few-samples", Kind.PROBE, "Assumption n ≫ d^k removed (PAPER.md §4, Theorem 1)",
+    Claim("probe.few-samples", Kind.PROBE, "Assumption n ≫ d^k removed (docs/paper.md §4, Theorem 1)",
           "With n well below d^k samples (n <= C(d+k, k)/8) stage 1 cannot estimate the degree-k part, so "
           "corr(ĝ, p) stays below 1/2; with n = C·C(d+k, k) it recovers p.", (SAMPLES,)),
+    # Figure 2's claim outside its pre-registered regime (d < 16, the paper's smallest d; exact criterion
+    # E p⁶ > E p⁶ at d = 16, checks.rules.FIGURE2_REGIME_D): the same rule, its own verdict. No break is
+    # predicted there, so it reports and never gates the run; its REFUTED is reachable (sign test).
+    Claim("probe.figure2-small-d", Kind.PROBE, "Section 5, Figure 2, below the paper's d (p far from Gaussian)",
+          "At d below the paper's Figure 2 dimensions (E p⁶ above its exact value at d = 16, 20× the Gaussian "
+          "15), joint Adam training (μP, m1 = d²) still reaches, past n = C·d³, a seed-median corr(ĝ, p) >= "
+          "0.9·ρ(d) and a test loss below the kernel plateau.", (GAUSSIAN,)),
     Claim("conjecture.general-tensor", Kind.CONJECTURE, "Section 6, open question 1",
           "The approximate Stein lemma, and stage-1 recovery of p, hold for general homogeneous "
           "degree-k p = <A, He_k(x)> close in law to a Gaussian, not only the orthogonal class.", ()),
@@ -190,9 +208,13 @@ _PAPER_CLAIMS = [
           "Training all layers jointly learns hierarchical polynomials with a sample-complexity "
           "exponent like the layerwise procedure's.", ()),
     Claim("conjecture.one-step-quadratic", Kind.CONJECTURE, "Corollary (k = 2): the comparison with Nichani, Damian, Lee 2023",
-          "One gradient step on the stage-1 readout (instead of training it to convergence) needs ≈ d^4 samples for "
-          "quadratic features, NDL 2023's bound read as a rate; measured with an idealised one-step variant "
-          "(orthonormal Hermite features of degree <= 2, unit step).", (GAUSSIAN, ORTHOGONAL)),
+          "The one-step method of Nichani, Damian, Lee 2023 (random ReLU first layer, one large gradient step on the "
+          "second layer from 0, new biases, ridge on the outer layer; model.onestep) needs ≈ d^4 samples for its "
+          "test error to reach a fixed ε on quadratic features, NDL 2023's bound read as a rate.", (ORTHOGONAL,)),
+    # report, not claim: the plug-in estimator's risk is C(d+2, 2)·E y²/n by construction (it cannot show d^4).
+    Claim("baseline.plug-in-hermite-step", Kind.REPORT, "Corollary (k = 2): a baseline, not NDL 2023's method",
+          "The plug-in estimator (one unit step from 0 on the orthonormal Hermite features of degree <= 2, "
+          "model.baselines.plug_in_hermite_step) needs n ∝ C(d+2, 2) for its stage-1 error to reach ε.", (GAUSSIAN,)),
 ]
 
 for _claim in _PAPER_CLAIMS:

@@ -39,6 +39,7 @@ from theory.features import (
     Weights,
 )
 from theory.structured import BlockType
+from theory.validation import integer_at_least
 
 __all__ = [
     "Violator",
@@ -71,7 +72,7 @@ __all__ = [
     "polynomials",
 ]
 
-#: The paper's block families (PAPER.md §1): h_k on directions, products on coordinate blocks,
+#: The paper's block families (docs/paper.md §1): h_k on directions, products on coordinate blocks,
 #: and any homogeneous ψ on a local block of dimension <= k.
 FAMILIES = ("hermite", "product", "general")
 
@@ -100,9 +101,8 @@ def _check_range(name: str, low, high) -> None:
         raise InvalidArgument(f"min_{name}={low} exceeds max_{name}={high}")
 
 
-def _check_at_least(name: str, value, bound) -> None:
-    if value < bound:
-        raise InvalidArgument(f"{name}={value} must be >= {bound}")
+def _check_at_least(name: str, value, bound: int) -> None:
+    integer_at_least(name, value, bound, error=InvalidArgument, type_error=InvalidArgument)
 
 
 # --- numbers ----------------------------------------------------------------------------------
@@ -297,33 +297,41 @@ def links(*, min_degree: int = 1, max_degree: int = 3, max_denominator: int = 4,
 
 # --- features in the class ----------------------------------------------------------------------
 
-def block_features(*, k: int, min_L: int = 1, max_L: int = 8, max_d: int | None = None,
+def block_features(*, k: int, min_L: int = 1, max_L: int = 8, min_d: int = 1, max_d: int | None = None,
                    families: Sequence[str] = FAMILIES, rotated: bool = False,
                    max_denominator: int = 6) -> st.SearchStrategy[BlockFeature]:
     """Valid block features: ψ from ``block_types``, balanced normalised λ, and
-    L·m <= d <= min(max_d, 2kL) (so L >= d/(2k), 'L = Θ(d)'). Blocks sit on a random set of
-    coordinates, or (``rotated``, ψ in one variable only) on the rows of a rational orthogonal
-    matrix."""
+    max(L·m, min_d) <= d <= min(max_d, 2kL) (so L >= d/(2k), 'L = Θ(d)'; ``min_d = max_d`` fixes
+    d). Blocks sit on a random set of coordinates, or (``rotated``, ψ in one variable only) on the
+    rows of a rational orthogonal matrix."""
     _check_at_least("k", k, 1)
     _check_at_least("min_L", min_L, 1)
+    _check_at_least("min_d", min_d, 1)
     _check_range("L", min_L, max_L)
     if rotated:
         families = [f for f in families if f == "hermite"] or ["hermite"]
-    if max_d is not None and max_d < min_L:
-        raise InvalidArgument(f"max_d={max_d} is too small for min_L={min_L} blocks")
+    if max_d is not None:
+        _check_range("d", min_d, max_d)
+        if max_d < min_L:
+            raise InvalidArgument(f"max_d={max_d} is too small for min_L={min_L} blocks")
+    # L = Θ(d): d <= 2kL needs L >= ceil(min_d / 2k) blocks.
+    L_low = max(min_L, -(-min_d // (2 * k)))
+    if L_low > max_L or (max_d is not None and L_low > max_d):
+        raise InvalidArgument(f"d >= {min_d} needs L >= {L_low} blocks (d <= 2kL with k = {k}); "
+                              f"max_L={max_L} allows fewer")
 
     @st.composite
     def build(draw):
         psi = draw(block_types(k=k, families=families))
         m = psi.local_dim
         L_cap = max_L if max_d is None else min(max_L, max_d // m)
-        if L_cap < min_L:  # ψ's blocks do not fit: h_k in one variable always does
+        if L_cap < L_low:  # ψ's blocks do not fit: h_k in one variable always does
             psi, m = BlockType.hermite(k), 1
             L_cap = max_L if max_d is None else min(max_L, max_d)
-        L = draw(st.integers(min_L, L_cap))
+        L = draw(st.integers(L_low, L_cap))
         lam = draw(balanced_lambdas(min_size=L, max_size=L, max_denominator=max_denominator))
         d_hi = 2 * k * L if max_d is None else min(max_d, 2 * k * L)
-        d = draw(st.integers(L * m, max(L * m, d_hi)))
+        d = draw(st.integers(max(L * m, min_d), max(L * m, min_d, d_hi)))
         if rotated and m == 1:
             Q = draw(rational_orthogonal_matrices(d=d))
             return BlockFeature(psi, lam, d=d, directions=Q[:L][:, None, :])
@@ -350,18 +358,34 @@ def quadratic_features(*, min_d: int = 1, max_d: int = 6) -> st.SearchStrategy[Q
     return build()
 
 
-def orthogonal_features(*, k: int, max_L: int = 8, max_d: int | None = None) -> st.SearchStrategy:
-    """Any valid feature of the orthogonal class of degree k (block features; quadratic for k = 2)."""
-    options = [block_features(k=k, max_L=max_L, max_d=max_d)]
+def orthogonal_features(*, k: int, max_L: int = 8, min_d: int = 1, max_d: int | None = None) -> st.SearchStrategy:
+    """Any valid feature of the orthogonal class of degree k (block features; quadratic for k = 2),
+    with min_d <= d <= max_d."""
+    options = [block_features(k=k, max_L=max_L, min_d=min_d, max_d=max_d)]
     if k == 2:
-        options.append(quadratic_features(max_d=max_d or 2 * max_L))
+        options.append(quadratic_features(min_d=min_d, max_d=max_d or max(min_d, 2 * max_L)))
     return st.one_of(*options)
 
 
-def targets(*, k: int, max_L: int = 8, max_d: int | None = None, max_q: int = 3) -> st.SearchStrategy[HierarchicalTarget]:
-    """Valid targets h = g∘p (orthogonal class, E g = 0, E g' != 0)."""
-    return st.builds(HierarchicalTarget, orthogonal_features(k=k, max_L=max_L, max_d=max_d),
-                     links(max_degree=max_q))
+def targets(*, k: int, d: int | None = None, q: int | None = None, max_L: int = 8, max_d: int | None = None,
+            max_q: int = 3) -> st.SearchStrategy[HierarchicalTarget]:
+    """Valid targets h = g∘p (orthogonal class, E g = 0, E g' != 0) with feature degree ``k``;
+    ``d`` fixes the input dimension (else d <= max_d), ``q`` the link's degree (else q <= max_q).
+    A fixed d needs L >= d/(2k) blocks, so max_L grows to allow it."""
+    if d is not None:
+        if max_d is not None:
+            raise InvalidArgument(f"give d={d} or max_d={max_d}, not both")
+        _check_at_least("d", d, 1)
+        max_L = max(max_L, -(-d // (2 * k)))
+        features = orthogonal_features(k=k, max_L=max_L, min_d=d, max_d=d)
+    else:
+        features = orthogonal_features(k=k, max_L=max_L, max_d=max_d)
+    if q is not None:
+        _check_at_least("q", q, 1)
+        link_strategy = links(min_degree=q, max_degree=q)
+    else:
+        link_strategy = links(max_degree=max_q)
+    return st.builds(HierarchicalTarget, features, link_strategy)
 
 
 # --- violators --------------------------------------------------------------------------------
@@ -521,20 +545,22 @@ def polynomial_link_expressions(*, max_degree: int, magnitude: int = 4,
     return build()
 
 
-def polynomials(*, max_vars: int, max_degree: int, max_top_terms: int = 3, max_lower_terms: int = 4,
-                magnitude: int = 4, max_denominator: int = 6) -> st.SearchStrategy[tuple[sympy.Expr, tuple[sympy.Symbol, ...], int]]:
+def polynomials(*, max_vars: int, max_degree: int, min_degree: int = 1, max_top_terms: int = 3,
+                max_lower_terms: int = 4, magnitude: int = 4, max_denominator: int = 6) -> st.SearchStrategy[tuple[sympy.Expr, tuple[sympy.Symbol, ...], int]]:
     """(f, variables, k): a sparse polynomial in x1..x_d (d in 1..max_vars) of total degree exactly
-    k in 1..max_degree, with rational coefficients. Its degree-k part is 1..max_top_terms distinct
+    k in min_degree..max_degree, with rational coefficients. Its degree-k part is 1..max_top_terms distinct
     monomials with nonzero coefficients (distinct monomials cannot cancel, so the degree is exact);
     the other terms have lower degree."""
     _check_at_least("max_vars", max_vars, 1)
     _check_at_least("max_degree", max_degree, 1)
+    _check_at_least("min_degree", min_degree, 1)
+    _check_range("degree", min_degree, max_degree)
     _check_at_least("max_top_terms", max_top_terms, 1)
 
     @st.composite
     def build(draw):
         d = draw(st.integers(1, max_vars))
-        k = draw(st.integers(1, max_degree))
+        k = draw(st.integers(min_degree, max_degree))
         xs = sympy.symbols(f"x1:{d + 1}")
         index_tuples = lambda degree: st.lists(st.integers(0, d - 1), min_size=degree, max_size=degree).map(
             lambda picks: tuple(sorted(picks)))

@@ -85,7 +85,7 @@ def quadratic_target(d: int, *, signs=None) -> ExpansionTarget:
 
 
 def cubic_target(d: int) -> ExpansionTarget:
-    """k = 3: p = d^{-1/2} Σ λ_i h_3(x_i) (PAPER.md §5 feature, λ alternating), g(z) = z + (z² - 1)/2."""
+    """k = 3: p = d^{-1/2} Σ λ_i h_3(x_i) (docs/paper.md §5 feature, λ alternating), g(z) = z + (z² - 1)/2."""
     g = Z + (Z**2 - 1) / 2
 
     def p(xs):

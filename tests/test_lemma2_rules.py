@@ -159,3 +159,68 @@ def test_general_tensor_rule():
     assert decide_general_tensor(d, [4.0, 3.0, 2.5, 2.0]).verdict is Verdict.SUPPORTED
     assert decide_general_tensor(d, [2.0, 2.5, 3.0, 3.5]).verdict is Verdict.REFUTED
     assert decide_general_tensor(d, [4.0, 2.0, 3.0, 3.5]).verdict is Verdict.INCONCLUSIVE
+
+
+# --- the exact readings as properties (hypothesis shrinks a counterexample) --------------------------
+
+from checks.check_lemma2 import (  # noqa: E402
+    IDENTICALLY_ZERO,
+    fixed_instances,
+    information_exponent_property,
+    lemma2_property,
+)
+from checks.evidence import fails_run  # noqa: E402
+from checks.registry import Kind, get_claim  # noqa: E402
+from checks.strategies import balanced_lambdas, block_types, links  # noqa: E402
+
+SMALL = dict(L_max=1000, points=6, max_q=3)
+
+
+def test_planted_zero_gap_for_a_q3_link_is_refuted_and_shrinks():
+    # planted: "the Lemma 2 gap is identically 0" for q = 3 links (only g = a·z has a zero gap)
+    q3 = (block_types(k=2), links(min_degree=3, max_degree=3), balanced_lambdas(min_size=1, max_size=4))
+    outcome, _, _ = lemma2_property(2, "stein_gap2", examples=100, seed=4, claimed_decay=IDENTICALLY_ZERO,
+                                    strategies=q3, with_fixed=False, **SMALL)
+    assert outcome.verdict is Verdict.REFUTED
+    assert outcome.message.startswith("closed form: not identically 0")
+    # shrunk: the simplest block (h_2) and motif [1]; the link keeps degree 3
+    assert outcome.counterexample.startswith("(BlockType(h_2), Link(") and "q=3" in outcome.counterexample
+    assert outcome.counterexample.endswith("[Fraction(1, 1)])")
+
+
+def test_planted_wrong_exponent_is_refuted_by_the_property():
+    # planted: the degree-k gap decays as L^-1 at k = 2 (it is L^-1/2 for links with E g'' != 0)
+    outcome, _, _ = lemma2_property(2, "stein_gap2", examples=100, seed=4, claimed_decay=F(1), **SMALL)
+    assert outcome.verdict is Verdict.REFUTED
+    assert outcome.message.split(":")[0] in ("closed", "uniform", "tail")
+
+
+def test_true_lemma2_property_holds_with_q3_and_nonlinear_links():
+    outcome, _, results = lemma2_property(3, "lower_energy", examples=100, seed=9, **SMALL)
+    assert outcome.verdict is Verdict.SUPPORTED and outcome.examples >= 100
+    assert {r.link_degree for r in results} == {2, 3}  # q = 3 reached, g = z never drawn
+
+
+def test_fixed_instances_differ_with_k_and_include_q3():
+    two, three = fixed_instances(2), fixed_instances(3)
+    assert [str(g.expr) for _, g, _ in two] != [str(g.expr) for _, g, _ in three]
+    assert any(sympy.degree(g.expr, Z) == 3 for _, g, _ in two + three)
+    assert all(sympy.degree(g.expr, Z) >= 2 for _, g, _ in two + three)  # never the degenerate g = a·z
+
+
+def test_information_exponent_property_refutes_a_link_with_slope():
+    # planted: links with E g' != 0 (the probe's break must then not appear)
+    outcome, _ = information_exponent_property(2, examples=100, seed=3, max_q=3,
+                                               links_strategy=links(min_degree=2, max_degree=3))
+    assert outcome.verdict is Verdict.REFUTED and "!= 0" in outcome.message
+
+
+def test_rules_that_cannot_refute_are_reports():
+    # probe.unbalanced (decide_tracks_effective_components: SUPPORTED or INCONCLUSIVE only) and the
+    # span-gap probes (REFUTED unreachable: ĝ lies in its span) are registered as reports
+    for cid in ("probe.unbalanced", "probe.narrow-width", "probe.activation-degree"):
+        assert get_claim(cid).kind is Kind.REPORT
+    from checks.evidence import Evidence
+    refuted = Evidence(claim_id="probe.unbalanced", verdict=Verdict.REFUTED, rule="r")
+    assert not fails_run("report", refuted)
+    assert fails_run("claim", refuted)

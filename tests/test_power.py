@@ -19,8 +19,9 @@ import torch
 
 from checks.audit import claim_check
 from checks.check_lemma2 import decide_rate_from_closed_form
-from checks.check_model import check_target, n_grid_for_resolution, run_stage1, stage1_limit_verdict, stage1_reference
-from checks.check_theorem1 import network_below_verdict, one_sided_z
+from checks.check_model import check_target, n_grid_for_resolution, run_stage1_coordinates, stage1_bound_verdict, stage1_reference
+from checks.check_kernel import network_below_verdict
+from checks.rules import one_sided_z
 from checks.evidence import Verdict
 from checks.registry import Claim, Kind, register
 from model import fit_kernel_ridge, sample_inputs
@@ -51,10 +52,10 @@ def test_wrong_limit(audit):
     target = check_target(2, 4, np.random.default_rng(5))
     reference = stage1_reference(target)
     grid = n_grid_for_resolution(reference, resolution=0.1, points=2)
-    runs = run_stage1(target, reference, n_grid=grid, seeds=list(range(6)), m1=2 * reference.dimension)
+    runs = run_stage1_coordinates(target, reference, n_grid=grid, seeds=list(range(6)), m1=2 * reference.dimension)
     needed = 0.1 * reference.limit_variance / reference.variance
     delta = np.sqrt(3 * needed * reference.variance / np.square(reference.feature[1:]).sum())
-    decision = stage1_limit_verdict(reference.with_limit(reference.limit + delta * reference.feature), runs,
+    decision = stage1_bound_verdict(reference.with_limit(reference.limit + delta * reference.feature), runs,
                                     resolution=0.1)
     audit.record(verdict=decision.verdict, rule="the lemma1.stage1 rule against the planted limit",
                  key_figure=decision.key_figure)

@@ -109,6 +109,17 @@ def test_targets_are_valid(target):
     assert target.violations() == []
 
 
+@pytest.mark.parametrize("k, d, q", [(2, 8, 2), (3, 5, 3), (2, 1, 1), (3, 13, 1)])
+def test_targets_fix_d_k_and_q(k, d, q):
+    """A user who wants d = 8 says so (no filtering); the drawn targets stay in the class."""
+    @settings(max_examples=8)
+    @given(targets(k=k, d=d, q=q))
+    def fixed(target):
+        assert (target.d, target.k, target.q) == (d, k, q) and target.violations() == []
+
+    fixed()
+
+
 @pytest.mark.parametrize("k", [2, 3])
 def test_violators_break_their_named_assumption(k):
     @settings(max_examples=40)
@@ -152,6 +163,37 @@ def test_edges_are_reachable():
         assert _reach(make(3), lambda v: True).assumption == name
 
 
+def test_lemma2_draws_reach_q3_nonlinear_links_and_every_block_family():
+    """The exact Lemma 2 property draws (checks.check_lemma2.lemma2_instances): q = 3 links and the
+    q = 2 edge are reachable, a link is never linear (g = a·z: gap identically 0, degenerate), and
+    each block family (h_k, product, general on k local variables) appears, for every k."""
+    from checks.check_lemma2 import lemma2_instances
+
+    for k in (2, 3, 4):
+        psi_s, link_s, motif_s = lemma2_instances(k, max_q=3)
+        assert _reach(link_s, lambda g: g.q == 3).q == 3
+        assert _reach(link_s, lambda g: g.q == 2).q == 2
+        assert _reach(psi_s, lambda p: p.name.startswith("prod")).local_dim == k
+        assert _reach(psi_s, lambda p: p.local_dim == k and not p.name.startswith(("prod", "h_"))).local_dim == k
+        assert len(_reach(motif_s, lambda m: len(m) == 4)) == 4
+
+
+@settings(max_examples=60)
+@given(links(min_degree=2, max_degree=3))
+def test_nonlinear_links_are_never_degenerate(g):
+    assert 2 <= g.q <= 3  # built with degree >= 2: never g = a·z
+
+
+def test_polynomials_reach_every_degree_in_range():
+    from checks.strategies import polynomials
+
+    for k in (1, 2, 3):
+        f, xs, degree = _reach(polynomials(max_vars=3, min_degree=k, max_degree=k), lambda t: len(t[1]) == 3)
+        assert degree == k and len(xs) == 3
+    with pytest.raises(InvalidArgument):
+        polynomials(max_vars=2, min_degree=3, max_degree=2)
+
+
 # --- impossible arguments raise at once -----------------------------------------------------------
 
 @pytest.mark.parametrize("build", [
@@ -165,6 +207,9 @@ def test_edges_are_reachable():
     lambda: links(max_degree=1, info_exponent_one=False),
     lambda: block_features(k=2, min_L=4, max_d=3),
     lambda: general_tensor_features(k=2),
+    lambda: targets(k=2, d=8, max_d=8),
+    lambda: targets(k=2, q=0),
+    lambda: block_features(k=1, min_d=9, max_L=4),
     lambda: violators(k=2, assumptions=["not-an-assumption"]),
 ])
 def test_impossible_arguments_raise(build):

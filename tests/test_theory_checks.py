@@ -177,3 +177,122 @@ def test_spectrum_and_plateau_definitions():
         plateau(expand(sympy.Integer(3), (x,)), 0)
     with pytest.raises(ValueError):
         plateau(h, -1)
+
+
+# --- the property engine (checks/properties.py) ------------------------------------------------------
+
+from hypothesis import strategies as st  # noqa: E402
+
+from checks.check_theory import (  # noqa: E402
+    limit_share,
+    hypercontractivity_property,
+    stein_property,
+)
+from checks.properties import run_property  # noqa: E402
+
+
+def test_property_shrinks_a_counterexample_and_counts_examples():
+    def small_sum(x, y):
+        assert x + y < 100, f"{x} + {y} >= 100"
+
+    found = run_property(small_sum, st.integers(0, 1000), st.integers(0, 1000), examples=100, seed=5)
+    assert found.verdict is Verdict.REFUTED
+    assert found.counterexample in ("(0, 100)", "(100, 0)")  # shrunk to the boundary
+    unshrunk = run_property(small_sum, st.integers(0, 1000), st.integers(0, 1000), examples=100, seed=5, shrink=False)
+    assert unshrunk.counterexample != found.counterexample
+    held = run_property(lambda x: None, st.integers(0, 10**6), examples=120, seed=5, explicit=[(3,)])
+    assert held.verdict is Verdict.SUPPORTED and held.examples == 121 and held.explicit == 1
+
+
+def test_property_draws_come_from_the_seed():
+    def draws(seed):
+        seen = []
+        run_property(seen.append, st.integers(0, 10**9), examples=20, seed=seed)
+        return seen
+
+    assert draws(1) == draws(1)  # one seed reproduces
+    assert draws(1) != draws(2)  # a fresh seed explores new instances
+
+
+def test_stein_property_refutes_and_shrinks_a_planted_wrong_identity():
+    # planted: E[g z] = E[g'] + E[g''] (wrong for any g with E g'' != 0)
+    outcome, _ = stein_property(5, examples=100, seed=11,
+                                rhs=lambda g: stein_sides(g)[1] + _second_derivative_mean(g))
+    assert outcome.verdict is Verdict.REFUTED
+    assert outcome.counterexample == "z**2"  # the smallest link with E g'' != 0
+    # the drawn links alone (no explicit z^m) shrink to a single small monomial too
+    found = run_property(lambda g: None if _second_derivative_mean(g) == 0 else (_ for _ in ()).throw(AssertionError("E g'' != 0")),
+                         polynomial_link_expressions(max_degree=5), examples=200, seed=11)
+    assert found.verdict is Verdict.REFUTED
+    assert sympy.Poly(sympy.sympify(found.counterexample.replace("z", "Z"), locals={"Z": Z}), Z).degree() == 2
+
+
+def test_stein_property_supports_the_true_identity():
+    outcome, cases = stein_property(6, examples=100, seed=3)
+    assert outcome.verdict is Verdict.SUPPORTED and outcome.examples >= 100 and len(cases) == outcome.examples
+
+
+def test_hypercontractivity_property_refutes_the_constant_q_minus_1_to_k_over_4():
+    # planted: ||f||_q <= (q-1)^{k/4} ||f||_2, i.e. the q-th power (q-1)^{kq/4}. (At k = 1 it holds:
+    # a Gaussian linear form has ||f||_4 = 3^{1/4} ||f||_2 exactly, so k >= 2.)
+    for q, k in ((4, 2), (4, 3), (6, 2)):
+        outcome, _ = hypercontractivity_property(q, k, examples=100, seed=7,
+                                                 bound_power=lambda q, k: sympy.Integer(q - 1) ** sympy.Rational(k * q, 4),
+                                                 constant="(q-1)^{k/4}")
+        assert outcome.verdict is Verdict.REFUTED, (q, k)
+        assert "(x1,)" in outcome.counterexample  # shrunk to one variable
+    outcome, cases = hypercontractivity_property(4, 2, examples=100, seed=7)
+    assert outcome.verdict is Verdict.SUPPORTED and len(cases) >= 100
+
+
+# --- kernel.lower-bound, even k: the exact limit, uniform over signs --------------------------------
+
+def test_limit_share_is_the_gaussian_share():
+    for g, q in ((Z + (Z**2 - 1) / 2, 2), (Z + Z**3 / 3, 3), (Z - (Z**2 - 1), 2)):
+        assert limit_share(2, q, g) == gaussian_limit_share(g, q)
+
+
+def test_even_k_share_rule_can_refute():
+    k, q, g, _ = KERNEL_TARGETS["k2q2"]
+    limit = limit_share(k, q, g)
+    shares, degrees = {4: sympy.Rational(1, 5)}, {4: k * q}
+    verdict, _ = decide_top_share(shares, degrees=degrees, kq=k * q, low=gaussian_limit_share(g, q) / 2,
+                                  limit=limit, closed_form_verified=True)
+    assert verdict is Verdict.SUPPORTED
+    # planted: a share of at least 1/2 in the limit (the true limit is 1/3)
+    verdict, key = decide_top_share(shares, degrees=degrees, kq=k * q, low=sympy.Rational(1, 2),
+                                    limit=limit, closed_form_verified=True)
+    assert verdict is Verdict.REFUTED and "limit 1/3" in key
+
+
+def test_limit_share_property_holds_and_refutes_a_planted_level():
+    from checks.check_theory import limit_share_property
+
+    outcome, passed = limit_share_property(2, 3, examples=100, seed=2)
+    assert outcome.verdict is Verdict.SUPPORTED and all(lim == s for _, lim, s in passed)
+    # planted: the limit share is at least 1.01·s_oo (it equals s_oo): refuted, shrunk to a small link
+    outcome, _ = limit_share_property(3, 2, examples=100, seed=2, low_fraction=sympy.Rational(101, 100))
+    assert outcome.verdict is Verdict.REFUTED and "q=2" in outcome.counterexample
+
+
+def test_collected_given_tests_draw_from_the_base_seed():
+    """checks.plugin seeds every collected @given test from (base seed, node id) under the ci
+    profile: the same base seed draws the same values, another base seed new ones."""
+    from types import SimpleNamespace
+
+    from checks.plugin import seed_hypothesis_test
+
+    def draws(base_seed):
+        seen = []
+
+        @settings(max_examples=10, database=None, derandomize=False)
+        @given(st.integers(0, 10**9))
+        def drawn(x):
+            seen.append(x)
+
+        seed_hypothesis_test(SimpleNamespace(function=drawn, nodeid="tests/x.py::drawn"), base_seed)
+        drawn()
+        return seen
+
+    assert draws(1) == draws(1)
+    assert draws(1) != draws(2)
