@@ -1,5 +1,5 @@
 """Stage 1 of Algorithm 1: what the closed form costs, against the product it cannot avoid, and
-against gradient descent (PAPER.md §7: forming ΦᵀΦ dominates; GD on Φ converges slowly).
+against gradient descent (docs/paper.md §7: forming ΦᵀΦ dominates; GD on Φ converges slowly).
 
 For each case (k, d, n, m1) with σ1 = h_k features of a Gaussian sample it reports
 - ``gram_s``: forming ΦᵀΦ alone (n·m1² multiply-adds, float64), the unavoidable product;

@@ -1,11 +1,11 @@
-"""The structured exact engine against the naive expansion of g∘p (PAPER.md §7, §8).
+"""The structured exact engine against the naive expansion of g∘p (docs/paper.md §7, §8).
 
     python benchmarks/bench_structured.py                 # naive up to a 60 s run
     python benchmarks/bench_structured.py --naive-budget 10 --out /tmp/bench.png   # shorter
 
 Workloads (``--workload``): ``coordinates``, the Section 5 family p = L^{-1/2} Σ_{i<=L} λ_i h_3(x_i)
 (λ_i = ±1 from a fixed seed, d = L), sparse in x; ``rotated``, the same p on the rows v_i of a
-rational Householder matrix, p = L^{-1/2} Σ λ_i h_3(<v_i, x>), dense in x (the PAPER.md §7 trap:
+rational Householder matrix, p = L^{-1/2} Σ λ_i h_3(<v_i, x>), dense in x (the docs/paper.md §7 trap:
 C(d + 9, 9) monomials). Link g = z + z²/2 - 1/2 + z³/3 (k = q = 3). Each method computes the same
 exact numbers: the degree spectrum ||P_j h||², j = 0..9, and the Lemma 2 gap ||P_3 h - E[g'] p||².
 
@@ -32,14 +32,9 @@ import sympy
 from theory import compose
 from theory.features import BlockFeature, HierarchicalTarget, Link, Weights
 from theory.hermite import Z
-from theory.structured import BlockType, _block_gram, _moment_series, _power_terms, block_engine
+from theory.structured import BlockType, clear_exact_caches
 
 LINK = Link(Z + (Z**2 - 1) / 2 + Z**3 / 3)
-
-
-def clear_caches() -> None:
-    for cached in (block_engine, _block_gram, _power_terms, _moment_series):
-        cached.cache_clear()
 
 
 def section5_feature(L: int, rng: np.random.Generator, workload: str) -> BlockFeature:
@@ -61,7 +56,7 @@ def naive(feature: BlockFeature) -> list:
 
 
 def structured(feature: BlockFeature) -> list:
-    clear_caches()
+    clear_exact_caches()
     target = HierarchicalTarget(feature, LINK)
     return target.degree_energies() + [target.stein_gap2()]
 
