@@ -370,9 +370,20 @@ class _Collector:
                 self.state.evidence.append(Evidence.from_dict(json.loads(value)))
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """xdist controller: workers collect (and deselect) the items, so the count behind the -k hint
+    comes back from them (each worker collects everything: take the largest count)."""
+    state = _session(node.config)
+    count = getattr(node, "workeroutput", {}).get("hierpoly_deselected_claim_checks", 0)
+    state.deselected_claim_checks = max(state.deselected_claim_checks, count)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     state = _session(session.config)
+    if state.is_worker:
+        session.config.workeroutput["hierpoly_deselected_claim_checks"] = state.deselected_claim_checks
     if state.is_worker or not (state.claims_run or state.evidence):
         return  # inert: this run ran no claim check
     state.summary = report_mod.build_report(

@@ -28,12 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
-from scipy import stats
 
 from checks.evidence import Verdict
+from checks.stats import binomial_interval
 
-__all__ = ["MIN_POWER", "RuleRate", "OperatingCharacteristic", "refutation_rate", "operating_characteristic",
-           "clopper_pearson"]
+__all__ = ["MIN_POWER", "RuleRate", "OperatingCharacteristic", "refutation_rate", "operating_characteristic"]
 
 # The power a central claim's rule must reach against its named alternative in the tier that
 # decides it (issue 12: "power >= 0.8"); the conventional 80% of trial design.
@@ -41,16 +40,6 @@ MIN_POWER = 0.8
 # Confidence of the Clopper-Pearson interval on a simulated rate: two-sided 95%, the usual
 # reporting level for a Monte Carlo proportion (it describes simulation error, it is not a test).
 RATE_CONFIDENCE = 0.95
-
-
-def clopper_pearson(count: int, draws: int, *, confidence: float = RATE_CONFIDENCE) -> tuple[float, float]:
-    """Exact (Clopper–Pearson) two-sided interval for a binomial proportion count/draws."""
-    if draws <= 0 or not 0 <= count <= draws:
-        raise ValueError(f"need 0 <= count <= draws and draws > 0, got count={count}, draws={draws}")
-    alpha = 1.0 - confidence
-    low = 0.0 if count == 0 else float(stats.beta.ppf(alpha / 2, count, draws - count + 1))
-    high = 1.0 if count == draws else float(stats.beta.ppf(1 - alpha / 2, count + 1, draws - count))
-    return low, high
 
 
 @dataclass(frozen=True)
@@ -67,7 +56,8 @@ class RuleRate:
 
     @property
     def interval(self) -> tuple[float, float]:
-        return clopper_pearson(self.count, self.draws)
+        iv = binomial_interval(self.count, self.draws, confidence=RATE_CONFIDENCE)  # Clopper-Pearson
+        return iv.low, iv.high
 
     def to_dict(self) -> dict[str, Any]:
         low, high = self.interval

@@ -6,7 +6,7 @@ Every function states its interval's coverage; checks turn intervals into verdic
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 from scipy import stats
@@ -15,7 +15,6 @@ from .evidence import Interval, Verdict
 
 __all__ = [
     "loglog_slope",
-    "bootstrap_interval",
     "binomial_interval",
     "probability_at_least",
     "verdict_at_most",
@@ -38,19 +37,6 @@ def loglog_slope(x: Sequence[float], y: Sequence[float], *, confidence: float = 
     t = stats.t.ppf(0.5 + confidence / 2, lx.size - 2)
     half = t * res.stderr
     return float(res.slope), Interval(res.slope - half, res.slope + half, confidence, "OLS t-interval on log-log")
-
-
-def bootstrap_interval(values: Sequence[float] | np.ndarray, statistic: Callable[[np.ndarray], float], *,
-                       rng: np.random.Generator, n_resamples: int = 2000,
-                       confidence: float = 0.95) -> Interval:
-    """Percentile bootstrap interval of ``statistic`` over the first axis of ``values``."""
-    data = np.asarray(values)
-    if data.shape[0] < 2:
-        raise ValueError("a bootstrap interval needs at least 2 independent units")
-    idx = rng.integers(0, data.shape[0], size=(n_resamples, data.shape[0]))
-    boot = np.array([statistic(data[i]) for i in idx])
-    lo, hi = np.quantile(boot, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return Interval(float(lo), float(hi), confidence, f"percentile bootstrap, {n_resamples} resamples")
 
 
 def binomial_interval(successes: int, trials: int, *, confidence: float = 0.95) -> Interval:

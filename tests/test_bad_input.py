@@ -280,6 +280,12 @@ def test_bad_command_line_is_a_usage_error_or_a_clear_line(row: CommandLine, tmp
     assert "INTERNALERROR" not in output and "Traceback" not in output
 
 
+def test_k_that_selects_no_claim_is_hinted_under_xdist_too(tmp_path: Path):
+    """Under xdist the workers deselect; the count reaches the controller through workeroutput."""
+    result = _run_pytest(tmp_path, ["-n", "2", "-k", "lemma9"], {})
+    assert "hierpoly: -k 'lemma9' selected no claim check (1 deselected)" in result.stdout, result.stdout
+
+
 def test_full_tier_without_a_gpu_warns_in_the_summary(tmp_path: Path):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU: the full tier is its default, and no warning is due")

@@ -271,3 +271,42 @@ def test_runs_are_picklable_plain_data(marks):
     assert pickle.loads(pickle.dumps(run)) == run
     assert run.batch_key() == Run("toy", 3, 4, 99, run.config).batch_key() != Run("toy", 3, 5, 0, run.config).batch_key()
 
+
+
+_END_TO_END_CHECK = '''
+import os
+import sys
+
+import cloudpickle
+
+from checks.sweep import Run, run_sweep
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this file
+
+
+def where(run):
+    return {"pid": os.getpid(), "size": run.n}
+
+
+def test_sweep_runs_on_the_executor_named_on_the_command_line(tmp_path):
+    results = run_sweep(where, [Run("toy", 2, n, 0, {}) for n in (1, 2, 3)], cache_dir=tmp_path,
+                        code_version="end-to-end/1", progress=False)
+    pids = {row["pid"] for row in results.rows()}
+    assert os.getpid() not in pids, "the sweep ran in the pytest process, not on the Dask workers"
+    assert sorted(row["size"] for row in results.rows()) == [1, 2, 3]
+'''
+
+
+def test_executor_option_sends_the_audits_sweeps_to_dask(tmp_path):
+    """End to end, as a user runs it: ``pytest --executor dask-local:2`` in a fresh directory (a
+    subprocess: a LocalCluster inside an in-process pytester run hangs), and the sweep of the
+    collected test runs in the cluster's worker processes."""
+    import subprocess
+
+    (tmp_path / "test_end_to_end.py").write_text(_END_TO_END_CHECK)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HIERPOLY_", "PYTEST_XDIST"))}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                           "--executor", "dask-local:2", "test_end_to_end.py"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "1 passed" in proc.stdout

@@ -349,7 +349,8 @@ def test_drawn_targets_do_not_depend_on_the_source_text():
     editing the drawing function does not silently swap the audited instances."""
     from hypothesis import HealthCheck, given, seed, settings
 
-    from checks.check_theorem1 import DRAWN_K2_SEED, _k2_recipes  # the corollary's draw: checks/check_corollary.py
+    from checks.check_theorem1 import DRAWN_K2_SEED
+    from checks.runs import quadratic_recipes  # the k = 2 family strategy shared with checks/check_corollary.py
 
     def draws(pinned: int) -> list:
         out = []
@@ -357,7 +358,7 @@ def test_drawn_targets_do_not_depend_on_the_source_text():
         @seed(pinned)
         @settings(max_examples=2, deadline=None, derandomize=True, database=None,
                   suppress_health_check=[HealthCheck.too_slow])
-        @given(recipe=_k2_recipes())
+        @given(recipe=quadratic_recipes())
         def collect(recipe):
             out.append((tuple(recipe["link"]), recipe["signs_seed"]))
 
