@@ -61,14 +61,10 @@ def _examples(tier) -> int:
     return scaled_examples(tier.sizes(AREA)["examples"])
 
 
-#: Property examples per k (and per probe case) in the exact Lemma 2 readings and the exact probes.
-#: Issue 12 item 6: >= 100 per k in the quick tier; measured cost (README) keeps the module within
-#: its quick budget. To move into checks/tiers.py (SIZES["lemma2"]) when that file is free.
-PROPERTY_EXAMPLES = {"quick": 100, "full": 400}
-
-
 def _property_examples(tier) -> int:
-    return scaled_examples(PROPERTY_EXAMPLES[tier.name])
+    """Property examples per k (and per probe case) of the exact Lemma 2 readings and exact probes:
+    SIZES["lemma2"]["property_examples"], scaled with the loaded hypothesis profile."""
+    return scaled_examples(tier.sizes(AREA)["property_examples"])
 
 
 def _fmt_w(w: Fraction) -> str:

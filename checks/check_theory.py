@@ -36,11 +36,6 @@ from theory.spectrum import closed_form_spectrum, share_at_degree
 AREA = "theory"
 
 
-#: Property examples per case (per (q, k) for hypercontractivity; twice this for Stein's lemma,
-#: whose links span all degrees 0..9). Issue 12 item 6 asks >= 100 per k in the quick tier; a
-#: property example costs milliseconds (measured: the module runs in seconds), so the count is set
-#: by that floor, not by time. To move into checks/tiers.py (SIZES["theory"]) when that file is free.
-PROPERTY_EXAMPLES = {"quick": 100, "full": 400}
 
 
 # --- stein.exact ----------------------------------------------------------------------------
@@ -86,9 +81,9 @@ def stein_property(max_degree: int, *, examples: int, seed: int,
 
 
 def _property_examples(tier) -> int:
-    """Property examples per case (per k where the check has one): PROPERTY_EXAMPLES, scaled with
-    the loaded hypothesis profile like every example count."""
-    return scaled_examples(PROPERTY_EXAMPLES[tier.name])
+    """Property examples per case (per k where the check has one): SIZES["theory"]["property_examples"],
+    scaled with the loaded hypothesis profile like every example count."""
+    return scaled_examples(tier.sizes(AREA)["property_examples"])
 
 
 @claim_check("stein.exact", max_degree=[9])

@@ -28,10 +28,14 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # expansion for the k = 2 kernel target (every sign class); closed_form_extra: how many
     # extra L points verify a closed form in L beyond the one that is required; closed_form_far_L:
     # far verification points (L * 3! a square keeps the naive expansion over QQ, fast).
+    # property_examples (theory and lemma2): hypothesis examples per case (per k, per (q, k)) of the
+    # exact properties (checks/properties.py); issue 12 item 6 asks >= 100 per k in the quick tier, and
+    # an example costs milliseconds, so the count is set by that floor, not by time (Stein's lemma
+    # draws twice this: its links span all degrees 0..9).
     "theory": {
-        "quick": {"examples": 40, "k2_dims": [2, 4, 6, 8], "closed_form_extra": 1,
+        "quick": {"property_examples": 100, "examples": 40, "k2_dims": [2, 4, 6, 8], "closed_form_extra": 1,
                   "closed_form_far_L": [24]},
-        "full": {"examples": 200, "k2_dims": [2, 4, 6, 8, 10, 12], "closed_form_extra": 3,
+        "full": {"property_examples": 400, "examples": 200, "k2_dims": [2, 4, 6, 8, 10, 12], "closed_form_extra": 3,
                  "closed_form_far_L": [24, 54]},
     },
     # model: stage-1 checks (checks/check_model.py). d_by_k: input dimension per feature degree k;
@@ -160,10 +164,10 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # L; unbalanced_n: spiked family L = n²; geometric_L: geometric-λ family; tensor_d_k2/k3: d grids
     # of the general-tensor conjecture (k = 3 is the naive expansion: cost C(d + 9, 9)).
     "lemma2": {
-        "quick": {"examples": 4, "L_max": 10_000, "grid_points": 14, "max_q": 3,
+        "quick": {"property_examples": 100, "examples": 4, "L_max": 10_000, "grid_points": 14, "max_q": 3,
                   "few_components_d": [32, 64, 128, 256], "unbalanced_n": [2, 4, 8, 16, 32, 64, 100],
                   "geometric_L": [4, 16, 64, 256], "tensor_d_k2": [4, 8, 16, 32], "tensor_d_k3": [3, 4, 5, 6]},
-        "full": {"examples": 16, "L_max": 100_000, "grid_points": 20, "max_q": 4,
+        "full": {"property_examples": 400, "examples": 16, "L_max": 100_000, "grid_points": 20, "max_q": 4,
                  "few_components_d": [32, 64, 128, 256, 1024], "unbalanced_n": [2, 4, 8, 16, 32, 64, 128, 316],
                  "geometric_L": [4, 16, 64, 256, 1024], "tensor_d_k2": [4, 8, 16, 32, 64, 128],
                  "tensor_d_k3": [3, 4, 5, 6, 7, 8]},
