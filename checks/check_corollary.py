@@ -63,38 +63,30 @@ Sizes: ``checks/tiers.py`` area ``corollary``. The runners are ``checks.runs.run
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 from hypothesis import HealthCheck, given, seed, settings
-from scipy import stats
 
 from checks.audit import claim_check
-from checks.estimators import ExponentFit, dimension_slope, fit_exponent
 from checks.evidence import Verdict
-from checks.power import OperatingCharacteristic, operating_characteristic
-from checks.report import figure, series
-from checks.rules import RECORD_BUDGET, Band, decision_confidence, degree_band, exponent_verdict
-from checks.runs import curve_figure, per_seed_curves, quadratic_recipes, replicate_seeds, runner_for, thresholds
+from checks.rules import (BOOTSTRAP_RESAMPLES, FLOOR_MARGIN, RECORD_BUDGET, Band, decision_confidence, degree_band, exact_network_floor,
+                          exponent_rule, exponent_rule_operating, ratio_intervals)
+from checks.runs import (curve_figure, geometric_grid, n_star_figure, per_seed_curves, per_seed_n_star, quadratic_recipes,
+                         replicate_seeds, runner_for)
 from checks.seeds import derive_seed, numpy_generator
 from checks.specs import build_target, recipe_spec
 from checks.sweep import Run, SweepResults, run_sweep
 from model.network import polynomial_space_dim
-import sympy
+from theory.sandwich import predicted_threshold_n
 
-from theory.sandwich import network_floor, predicted_threshold_n
-
-__all__ = ["EPSILON", "FLOOR_MARGIN", "PLUG_IN_EPSILON", "LAW", "floor_of", "grid", "exponent_rule",
-           "simulate_log_n_star", "operating", "ratio_intervals"]
+__all__ = ["EPSILON", "PLUG_IN_EPSILON", "LAW", "grid"]
 
 AREA = "corollary"
 CODE_VERSION = "corollary-runs/1"
 # The network's test error E(f − h)²/Var h that defines n*(d) (module docstring: fixed after one
 # exploratory run, said so there).
 EPSILON = 0.5
-# ε must exceed the exact (Gaussian, cubic-φ) network floor by this factor at every d of the grid:
-# half of ε is then left to estimation, so n* measures learning, not the floor.
-FLOOR_MARGIN = 2
 # The plug-in baseline's stage-1 error ||ĝ − P≤2 h||²/||P≤2 h||² that defines its n* (the level the
 # audit used for stage 1 before, kept for the baseline).
 PLUG_IN_EPSILON = 0.25
@@ -102,8 +94,6 @@ LAW = "sphere"
 # The one-step method as NDL: ReLU first layer; f0 = 0 by the paired initialisation.
 ONE_STEP_SIGMA1 = "relu"
 ONE_STEP_INITIAL_OUTPUT = "zero"
-# Bootstrap resamples of the exponent interval (the same in the check and in its simulation).
-BOOTSTRAP_RESAMPLES = 2000
 GRAM_RIDGE = 1e-2  # ξ1 = GRAM_RIDGE·C(d+2, 2)/n1, as the Theorem 1 runs
 
 
@@ -116,129 +106,13 @@ def grid(d: int, *, method: str, n_pred: float | None = None, sizes: Mapping[str
     if method == "layerwise-network":
         if n_pred is None or not n_pred > 0:
             raise ValueError("the layerwise grid needs the exact prediction n_pred > 0")
-        start, ratio, top = D / 2, math.sqrt(2), sizes["layer_margin"] * 2 * n_pred
-    elif method == "one-step-ndl":
-        start, ratio, top = 2 * D, 2.0, sizes["onestep_top"] * D
-    else:
-        raise ValueError(f"unknown method {method!r}")
-    out, n = [], start
-    while True:
-        out.append(int(round(n)))
-        if n >= top:
-            return sorted(set(out))
-        n *= ratio
-
-
-# ==== the decision rule and its operating characteristic ==========================================
-
-def exponent_rule(n_star: Mapping[int, Sequence], *, claimed: Band, alternative: Band, rng: np.random.Generator,
-                  confidence: float) -> tuple[Verdict, str, ExponentFit]:
-    """γ of n*(d) (``fit_exponent``, BOOTSTRAP_RESAMPLES) against the claimed band and its
-    alternative (``exponent_verdict``). Raises CensoredThresholdError on a censored n*."""
-    fit = fit_exponent(n_star, rng=rng, confidence=confidence, n_resamples=BOOTSTRAP_RESAMPLES)
-    verdict, why = exponent_verdict(fit.decision, claimed=claimed, alternative=alternative)
-    return verdict, why, fit
-
-
-def simulate_log_n_star(ds: Sequence[int], *, seeds: int, gamma: float, sd: float, mean_log_n: float,
-                        rng: np.random.Generator) -> dict[int, np.ndarray]:
-    """n* per seed with log n* = mean_log_n + γ·(log d − mean log d) + N(0, sd²), independent."""
-    logd = np.log(np.asarray(ds, float))
-    centre = logd.mean()
-    return {int(d): np.exp(mean_log_n + gamma * (ld - centre) + sd * rng.standard_normal(seeds))
-            for d, ld in zip(ds, logd)}
-
-
-def operating(ds: Sequence[int], *, seeds: int, sd: float, mean_log_n: float, true_degree: int, alternative_degree: int,
-              claimed: Band, alternative: Band, confidence: float, draws: int, rng: np.random.Generator,
-              ) -> OperatingCharacteristic:
-    """false_failure and power of ``exponent_rule`` at this configuration: truth γ = the grid slope
-    of C(d+true_degree, true_degree), the alternative that of C(d+alternative_degree, ·)."""
-    def decide(gamma):
-        def run(rng_):
-            data = simulate_log_n_star(ds, seeds=seeds, gamma=gamma, sd=sd, mean_log_n=mean_log_n, rng=rng_)
-            return exponent_rule(data, claimed=claimed, alternative=alternative, rng=rng_, confidence=confidence)[0]
-        return run
-
-    g_true, g_alt = dimension_slope(ds, true_degree), dimension_slope(ds, alternative_degree)
-    return operating_characteristic(
-        decide(g_true), decide(g_alt), alternative=f"n* ∝ C(d+{alternative_degree}, {alternative_degree}) (γ = {g_alt:.3g} on the grid)",
-        draws=draws, rng=rng, budget=RECORD_BUDGET,
-        configuration={"ds": list(ds), "seeds": seeds, "sd_log_n_star_measured": sd, "gamma_true": g_true,
-                       "gamma_alternative": g_alt, "confidence": confidence})
-
-
-def ratio_intervals(first: Mapping[int, Mapping[int, float]], second: Mapping[int, Mapping[int, float]], *,
-                    confidence: float) -> dict[int, dict[str, Any]]:
-    """Per d: the geometric mean of n*_first/n*_second over the seeds where both are reached (paired
-    by seed) with a t-interval on the mean log ratio; ``apart`` when the interval excludes 1."""
-    out = {}
-    for d in sorted(set(first) & set(second)):
-        logs = np.array([math.log(first[d][s] / second[d][s]) for s in first[d]
-                         if s in second[d] and math.isfinite(first[d][s]) and math.isfinite(second[d][s])])
-        if logs.size < 2:
-            out[d] = {"seeds": int(logs.size), "ratio": None, "interval": None, "apart": False}
-            continue
-        half = stats.t.ppf(0.5 + confidence / 2, logs.size - 1) * logs.std(ddof=1) / math.sqrt(logs.size)
-        low, high = logs.mean() - half, logs.mean() + half
-        out[d] = {"seeds": int(logs.size), "ratio": math.exp(logs.mean()), "interval": [math.exp(low), math.exp(high)],
-                  "apart": bool(low > 0 or high < 0)}
-    return out
+        return geometric_grid(D / 2, math.sqrt(2), sizes["layer_margin"] * 2 * n_pred)
+    if method == "one-step-ndl":
+        return geometric_grid(2 * D, 2.0, sizes["onestep_top"] * D)
+    raise ValueError(f"unknown method {method!r}")
 
 
 # ==== helpers of the check =========================================================================
-
-class _FloatPowerSums:
-    """A target seen by ``network_floor`` with its power sums as 40-digit floats: the exact floor's
-    final radsimp does not finish for He_2 blocks with an irrational 1/√L (d = 12: > 5 minutes), so
-    the same exact formula is evaluated in 40-digit arithmetic (the rational structure is kept; only
-    the radicals are rounded)."""
-
-    def __init__(self, target):
-        self.link = target.link
-        self.feature = self
-        self._feature = target.feature
-        self.is_structured = True
-
-    def block_types(self):
-        return self._feature.block_types()
-
-    def power_sum(self, key):
-        return sympy.Float(sympy.N(self._feature.power_sum(key), 40), 40)
-
-
-def floor_of(target, degree: int = 3) -> float:
-    """The network floor min_φ E(h − φ(P≤2 h))²/Var h over cubic φ (``theory.sandwich.network_floor``),
-    evaluated with 40-digit power sums (see ``_FloatPowerSums``)."""
-    return float(network_floor(_FloatPowerSums(target), 2, degree))
-
-
-def _per_seed_n_star(curves, level: float) -> tuple[dict[int, list], dict[int, dict[int, float]]]:
-    """(thresholds per d as a list over seeds, d -> seed -> n* or nan)."""
-    found = thresholds(curves, {d: level for d in curves}, direction="decreasing")
-    table = {d: {s: (t.n_star if not t.censored else math.nan) for s, t in zip(curves[d], found[d])} for d in curves}
-    return found, table
-
-
-def _n_star_figure(fits: Mapping[str, Mapping[int, dict[int, float]]], prediction: Mapping[int, float]) -> dict:
-    """n*(d) per method (geometric mean over seeds, min–max band), the exact prediction, d² and d⁴ guides."""
-    out = []
-    for label, table in fits.items():
-        ds = [d for d in sorted(table) if all(math.isfinite(v) for v in table[d].values())]
-        if not ds:
-            continue
-        vals = [np.array(list(table[d].values())) for d in ds]
-        out.append(series(f"{label}: n*(d) (geometric mean, min–max over seeds)", ds,
-                          [float(np.exp(np.log(v).mean())) for v in vals], low=[float(v.min()) for v in vals],
-                          high=[float(v.max()) for v in vals], style="points"))
-    ds = sorted(prediction)
-    out.append(series("exact least-squares prediction 2·n_pred(d)", ds, [2 * prediction[d] for d in ds]))
-    anchor = 2 * prediction[ds[0]]
-    for label, slope in (("d² guide", 2), ("d⁴ guide", 4)):
-        out.append(series(label, ds, [anchor * (d / ds[0]) ** slope for d in ds], style="guide"))
-    return figure("corollary-nstar", title=f"n*(d): test error E(f−h)²/Var h <= {EPSILON:g}, sphere inputs",
-                  xlabel="d", ylabel="n* (total samples)", series_list=out, xscale="log", yscale="log")
-
 
 def _hypothesis_settings(sizes) -> settings:
     # Not derandomised: the explicit @seed (derived from --seed) pins the draw, so a fresh base seed
@@ -273,7 +147,7 @@ def test_corollary_quadratic(k, audit, tier, base_seed, cache_dir, device):
 def _compare(recipe, *, audit, sizes, ds, seeds, confidence, base_seed, draw_seed, cache_dir, device) -> None:
     specs = {d: recipe_spec(recipe, d) for d in ds}
     targets = {d: build_target(s) for d, s in specs.items()}
-    floors = {d: floor_of(t) for d, t in targets.items()}
+    floors = {d: exact_network_floor(t, 2) for d, t in targets.items()}
     n_pred = {d: float(predicted_threshold_n(t, 2, EPSILON)) for d, t in targets.items()}
     floor_ok = all(FLOOR_MARGIN * f <= EPSILON for f in floors.values())
     D = {d: polynomial_space_dim(d, 2) for d in ds}
@@ -307,7 +181,7 @@ def _compare(recipe, *, audit, sizes, ds, seeds, confidence, base_seed, draw_see
     cases = (("layerwise-network", "corollary.quadratic", band2, Band(band4.low, math.inf, "d^4"), 2, 4),
              ("one-step-ndl", "conjecture.one-step-quadratic", band4, Band(-math.inf, band2.high, "d^2"), 4, 2))
     for method, claim_id, claimed, alternative, true_degree, alt_degree in cases:
-        found, table = _per_seed_n_star(per_method[method], EPSILON)
+        found, table = per_seed_n_star(per_method[method], EPSILON)
         tables[method] = table
         censored = {d: [t.status for t in ts if t.censored] for d, ts in found.items() if any(t.censored for t in ts)}
         oc, fit, why, verdict = None, None, "", Verdict.INCONCLUSIVE
@@ -315,7 +189,7 @@ def _compare(recipe, *, audit, sizes, ds, seeds, confidence, base_seed, draw_see
             why = f"n* censored by the grid: {censored}"
         else:
             verdict, why, fit = exponent_rule(found, claimed=claimed, alternative=alternative, rng=rng, confidence=confidence)
-            oc = operating(ds, seeds=min(fit.seeds_per_d), sd=fit.pooled_sd_log_n, mean_log_n=float(np.mean(fit.mean_log_n)),
+            oc = exponent_rule_operating(ds, seeds=min(fit.seeds_per_d), sd=fit.pooled_sd_log_n, mean_log_n=float(np.mean(fit.mean_log_n)),
                            true_degree=true_degree, alternative_degree=alt_degree, claimed=claimed,
                            alternative=alternative, confidence=confidence, draws=sizes["power_draws"],
                            rng=numpy_generator(derive_seed(base_seed, f"corollary/power/{method}")))
@@ -368,8 +242,11 @@ def _compare(recipe, *, audit, sizes, ds, seeds, confidence, base_seed, draw_see
         false_failure_budget=RECORD_BUDGET, unit=UNIT,
         parameters={"law": LAW, "ds": ds, "seeds": seeds, "epsilon": EPSILON, "instance": instance},
         measured={"ratios": {str(d): r for d, r in ratios.items()}, "gaussian_inputs": gauss},
-        figures=[_n_star_figure({"layerwise (Algorithm 1)": tables["layerwise-network"],
-                                 "one step (NDL 2023)": tables["one-step-ndl"]}, n_pred)],
+        figures=[n_star_figure("corollary-nstar", f"n*(d): test error E(f−h)²/Var h <= {EPSILON:g}, sphere inputs",
+                               {"layerwise (Algorithm 1)": tables["layerwise-network"],
+                                "one step (NDL 2023)": tables["one-step-ndl"]},
+                               reference=("exact least-squares prediction 2·n_pred(d)", {d: 2 * v for d, v in n_pred.items()}),
+                               guides={"d² guide": 2, "d⁴ guide": 4}, ylabel="n* (total samples)")],
         notes=("Gaussian inputs (the corollary's own law): the one-step feature is dominated by the radial direction "
                "|x|² − d, whose kernel eigenvalue is ≈ d/2 times that of the traceless quadratics; measured "
                "corr(K̂h, p) and test error at the largest layerwise n are under measured.gaussian_inputs, beside "
@@ -402,7 +279,7 @@ def _record_plug_in(audit, results, targets, *, ds, seeds, confidence, rng, inst
     scale = {d: float(t.projection_norm2(2) / t.variance()) for d, t in targets.items()}
     curves = per_seed_curves(_subset(results, "plug-in-hermite-step", None),
                              lambda r: r["projection_error"]["mean"] / scale[r["d"]])
-    found, table = _per_seed_n_star(curves, PLUG_IN_EPSILON)
+    found, table = per_seed_n_star(curves, PLUG_IN_EPSILON)
     band2, band4 = degree_band(ds, 2), degree_band(ds, 4)
     censored = {d: [t.status for t in ts if t.censored] for d, ts in found.items() if any(t.censored for t in ts)}
     if censored:

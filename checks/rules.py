@@ -9,21 +9,25 @@
   :func:`seeds_to_refute`: a sign test for the seed median), its regime (:data:`FIGURE2_REGIME_D`,
   :func:`figure2_regime_moment`) and its operating characteristic at the configuration run
   (:func:`figure2_operating`), used by the Figure 2 check and by the joint-training conjecture.
+- n*(d) per seed against two degrees (:func:`exponent_rule`, its operating characteristic
+  :func:`exponent_rule_operating`, and the paired per-d ratio of two methods :func:`ratio_intervals`),
+  used by the corollary and the end-to-end Theorem 1 check.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from scipy import stats
 
-from checks.estimators import dimension_slope, log_factor_slope
+from checks.estimators import ExponentFit, dimension_slope, fit_exponent, log_factor_slope
 from checks.evidence import Interval, Verdict, combine
-from checks.power import operating_characteristic
+from checks.power import OperatingCharacteristic, operating_characteristic
 from checks.stats import seed_median_interval, verdict_at_least
 from checks.sweep import SweepResults
+from theory.sandwich import network_floor
 
 __all__ = [
     "RECORD_BUDGET", "APPROACH_FRACTION", "FIGURE2_BUDGET",
@@ -32,6 +36,7 @@ __all__ = [
     "Figure2Case", "seeds_to_refute", "figure2_verdict", "figure2_cases", "figure2_levels", "figure2_simulated",
     "figure2_operating", "figure2_regime_moment", "FIGURE2_NOISE", "FIGURE2_SUPPORT_CONFIDENCE", "FIGURE2_REGIME_D",
     "FIGURE2_ALTERNATIVES", "ALTERNATIVE_LIMIT",
+    "FLOOR_MARGIN", "FLOOR_DIGITS", "exact_network_floor", "BOOTSTRAP_RESAMPLES", "exponent_rule", "simulate_log_n_star", "exponent_rule_operating", "ratio_intervals",
 ]
 
 # False-failure budget of each gating record of these checks (a union bound over the run's records
@@ -375,3 +380,88 @@ def figure2_cases(results: SweepResults, d: int, *, population_corr: float, plat
                                  loss_gap=[r["loss_gap"] for r in rows], loss_gap_se=[r["loss_gap_se"] for r in rows],
                                  population_corr=population_corr, plateau=plateau, loss=[r["loss"] for r in rows]))
     return cases
+
+
+# An n* level ε on the network's own test error must exceed the exact network floor (below) by this
+# factor at every d of the grid: half of ε is then left to estimation, so n* measures learning, not
+# the floor (corollary, Theorem 1 end to end).
+FLOOR_MARGIN = 2
+# Significant digits of the floor's power sums (theory.sandwich.network_floor's numeric mode).
+FLOOR_DIGITS = 40
+
+
+def exact_network_floor(target, k: int, degree: int = 3) -> float:
+    """The network floor min_φ E(h − φ(P≤k h))²/Var h over φ of degree <= ``degree``
+    (``theory.sandwich.network_floor``; cubic φ is an upper bound on the floor of any φ), evaluated
+    with FLOOR_DIGITS-digit power sums (its numeric mode: the exact radsimp stalls for h_2 blocks)."""
+    return float(network_floor(target, k, degree, digits=FLOOR_DIGITS))
+
+
+# Bootstrap resamples of the exponent interval of ``exponent_rule`` (the same in a check and in its simulation).
+BOOTSTRAP_RESAMPLES = 2000
+
+
+# ---- exponents of n*(d) per seed (corollary, Theorem 1 end to end) ---------------------------------
+
+def exponent_rule(n_star: Mapping[int, Sequence], *, claimed: Band, alternative: Band, rng: np.random.Generator,
+                  confidence: float) -> tuple[Verdict, str, ExponentFit]:
+    """γ of n*(d) (``fit_exponent``, BOOTSTRAP_RESAMPLES) against the claimed band and its
+    alternative (``exponent_verdict``). Raises CensoredThresholdError on a censored n*."""
+    fit = fit_exponent(n_star, rng=rng, confidence=confidence, n_resamples=BOOTSTRAP_RESAMPLES)
+    verdict, why = exponent_verdict(fit.decision, claimed=claimed, alternative=alternative)
+    return verdict, why, fit
+
+
+def simulate_log_n_star(ds: Sequence[int], *, seeds: int, gamma: float, sd: float, mean_log_n: float,
+                        rng: np.random.Generator) -> dict[int, np.ndarray]:
+    """n* per seed with log n* = mean_log_n + γ·(log d − mean log d) + N(0, sd²), independent."""
+    logd = np.log(np.asarray(ds, float))
+    centre = logd.mean()
+    return {int(d): np.exp(mean_log_n + gamma * (ld - centre) + sd * rng.standard_normal(seeds))
+            for d, ld in zip(ds, logd)}
+
+
+def exponent_rule_operating(ds: Sequence[int], *, seeds: int, sd: float, mean_log_n: float, true_degree: int,
+                            alternative_degree: int | None = None, alternative_gamma: tuple[float, str] | None = None,
+                            claimed: Band, alternative: Band, confidence: float, draws: int, rng: np.random.Generator,
+                            ) -> OperatingCharacteristic:
+    """false_failure and power of ``exponent_rule`` at this configuration: truth γ = the grid slope
+    of C(d+true_degree, true_degree); the alternative that of C(d+alternative_degree, ·), or a
+    given (γ, description) such as another method's measured exponent."""
+    def decide(gamma):
+        def run(rng_):
+            data = simulate_log_n_star(ds, seeds=seeds, gamma=gamma, sd=sd, mean_log_n=mean_log_n, rng=rng_)
+            return exponent_rule(data, claimed=claimed, alternative=alternative, rng=rng_, confidence=confidence)[0]
+        return run
+
+    if (alternative_degree is None) == (alternative_gamma is None):
+        raise ValueError("give exactly one of alternative_degree and alternative_gamma")
+    g_true = dimension_slope(ds, true_degree)
+    if alternative_gamma is None:
+        g_alt = dimension_slope(ds, alternative_degree)
+        described = f"n* ∝ C(d+{alternative_degree}, {alternative_degree}) (γ = {g_alt:.3g} on the grid)"
+    else:
+        g_alt, what = alternative_gamma
+        described = f"n* ∝ d^{g_alt:.3g} ({what})"
+    return operating_characteristic(
+        decide(g_true), decide(g_alt), alternative=described, draws=draws, rng=rng, budget=RECORD_BUDGET,
+        configuration={"ds": list(ds), "seeds": seeds, "sd_log_n_star_measured": sd, "gamma_true": g_true,
+                       "gamma_alternative": g_alt, "confidence": confidence})
+
+
+def ratio_intervals(first: Mapping[int, Mapping[int, float]], second: Mapping[int, Mapping[int, float]], *,
+                    confidence: float) -> dict[int, dict[str, Any]]:
+    """Per d: the geometric mean of n*_first/n*_second over the seeds where both are reached (paired
+    by seed) with a t-interval on the mean log ratio; ``apart`` when the interval excludes 1."""
+    out = {}
+    for d in sorted(set(first) & set(second)):
+        logs = np.array([math.log(first[d][s] / second[d][s]) for s in first[d]
+                         if s in second[d] and math.isfinite(first[d][s]) and math.isfinite(second[d][s])])
+        if logs.size < 2:
+            out[d] = {"seeds": int(logs.size), "ratio": None, "interval": None, "apart": False}
+            continue
+        half = stats.t.ppf(0.5 + confidence / 2, logs.size - 1) * logs.std(ddof=1) / math.sqrt(logs.size)
+        low, high = logs.mean() - half, logs.mean() + half
+        out[d] = {"seeds": int(logs.size), "ratio": math.exp(logs.mean()), "interval": [math.exp(low), math.exp(high)],
+                  "apart": bool(low > 0 or high < 0)}
+    return out

@@ -52,6 +52,7 @@ __all__ = [
     "network_runs", "kernel_runs", "stage1_runs", "joint_runs", "run_joint_sweep",
     "feature_and_loss_metrics",
     "per_seed_curves", "median_band", "thresholds", "fit_or_none", "curve_figure", "exponent_figure",
+    "geometric_grid", "per_seed_n_star", "n_star_figure",
 ]
 
 # Stage-1 ridge of every layerwise run: ΦᵀΦ + GRAM_RIDGE·C(d+k, k)·I, i.e. ξ1 = GRAM_RIDGE·C(d+k, k)/n1
@@ -549,14 +550,15 @@ def fit_or_none(thresholds_by_d, rng, confidence: float = 0.95) -> tuple[Exponen
 
 def curve_figure(name, title, ylabel, curves: Curves, *, scale: Mapping[int, float] | None = None, guide=None,
                  yscale="linear", xlabel="n1 (stage-1 samples)"):
-    """Median and min–max band over seeds against n, one series per d (divided by ``scale[d]``)."""
+    """Median and min–max band over seeds against n, one series per d (divided by ``scale[d]``);
+    ``guide``: one guide series or a list of them (levels, plateaus)."""
     out = []
     for d, by_seed in curves.items():
         ns, med, lo, hi = median_band(by_seed)
         f = 1.0 if scale is None else scale[d]
         out.append(series(f"d={d}", ns, med / f, low=lo / f, high=hi / f))
     if guide is not None:
-        out.append(guide)
+        out.extend(guide if isinstance(guide, list) else [guide])
     return figure(name, title=title, xlabel=xlabel, ylabel=ylabel, series_list=out, xscale="log", yscale=yscale)
 
 
@@ -574,3 +576,49 @@ def exponent_figure(name, title, fits: Mapping[str, ExponentFit], guides: Mappin
     for label, slope in guides.items():
         out.append(series(label, ds, anchor * (ds / ds[0]) ** slope, style="guide"))
     return figure(name, title=title, xlabel="d", ylabel="n*", series_list=out, xscale="log", yscale="log")
+
+
+def geometric_grid(start: float, ratio: float, top: float) -> list[int]:
+    """Integers start, start·ratio, ... up to the first point >= ``top`` (rounded, distinct, ascending)."""
+    if not (start > 0 and ratio > 1 and top > 0):
+        raise ValueError(f"a geometric grid needs start > 0, ratio > 1 and top > 0, got {start}, {ratio}, {top}")
+    out, n = [], float(start)
+    while True:
+        out.append(int(round(n)))
+        if n >= top:
+            return sorted(set(out))
+        n *= ratio
+
+
+def per_seed_n_star(curves: Curves, level: float) -> tuple[dict[int, list[Threshold]], dict[int, dict[int, float]]]:
+    """n* of decreasing curves at ``level``: (per d the thresholds over seeds, d -> seed -> n* or nan
+    where censored)."""
+    found = thresholds(curves, {d: level for d in curves}, direction="decreasing")
+    table = {d: {s: (t.n_star if not t.censored else math.nan) for s, t in zip(curves[d], found[d])} for d in curves}
+    return found, table
+
+
+def n_star_figure(name: str, title: str, tables: Mapping[str, Mapping[int, Mapping[int, float]]], *,
+                  reference: tuple[str, Mapping[int, float]] | None, guides: Mapping[str, float], ylabel: str = "n*"):
+    """n*(d) per method (geometric mean over seeds, min–max band; d where a seed is censored left out),
+    an exact reference curve, and guide slopes anchored at the reference (or the first method), log-log."""
+    out, anchor = [], None
+    for label, table in tables.items():
+        ds = [d for d in sorted(table) if table[d] and all(math.isfinite(v) for v in table[d].values())]
+        if not ds:
+            continue
+        vals = [np.array(list(table[d].values())) for d in ds]
+        means = [float(np.exp(np.log(v).mean())) for v in vals]
+        anchor = anchor or (ds[0], means[0])
+        out.append(series(f"{label}: n*(d) (geometric mean, min–max over seeds)", ds, means,
+                          low=[float(v.min()) for v in vals], high=[float(v.max()) for v in vals], style="points"))
+    all_ds = sorted({d for table in tables.values() for d in table})
+    if reference is not None:
+        label, values = reference
+        rd = sorted(values)
+        out.append(series(label, rd, [values[d] for d in rd]))
+        anchor = (rd[0], values[rd[0]])
+    if anchor is not None:
+        for label, slope in guides.items():
+            out.append(series(label, all_ds, [anchor[1] * (d / anchor[0]) ** slope for d in all_ds], style="guide"))
+    return figure(name, title=title, xlabel="d", ylabel=ylabel, series_list=out, xscale="log", yscale="log")

@@ -9,14 +9,12 @@ import math
 import numpy as np
 import pytest
 
-from checks.check_corollary import (exponent_rule, floor_of, grid, operating, ratio_intervals,
-                                    simulate_log_n_star)
+from checks.check_corollary import grid
 from checks.estimators import dimension_slope
 from checks.evidence import Verdict
-from checks.rules import Band, decision_confidence, degree_band
-from checks.specs import build_target, recipe_spec
+from checks.rules import (Band, decision_confidence, degree_band, exponent_rule, exponent_rule_operating,
+                          ratio_intervals, simulate_log_n_star)
 from checks.tiers import SIZES
-from theory.sandwich import network_floor
 
 QUICK, FULL = SIZES["corollary"]["quick"], SIZES["corollary"]["full"]
 DS, SEEDS, DRAWS = list(QUICK["ds"]), QUICK["seeds"], QUICK["power_draws"]
@@ -51,7 +49,7 @@ def test_the_rule_refutes_the_planted_exponent_and_keeps_the_true_one(sizes, met
     ds = list(sizes["ds"])
     seeds = sizes["seeds"] if method == "layerwise-network" else sizes["onestep_seeds"]
     claimed, alternative, true_degree, wrong_degree = _cases(ds)[method]
-    oc = operating(ds, seeds=seeds, sd=MEASURED_SD, mean_log_n=math.log(1e4), true_degree=true_degree,
+    oc = exponent_rule_operating(ds, seeds=seeds, sd=MEASURED_SD, mean_log_n=math.log(1e4), true_degree=true_degree,
                    alternative_degree=wrong_degree, claimed=claimed, alternative=alternative, confidence=CONFIDENCE,
                    draws=sizes["power_draws"], rng=np.random.default_rng(11))
     assert oc.power.rate >= least_power, oc.summary()
@@ -91,9 +89,3 @@ def test_grids_reach_their_stated_tops():
         assert step[-1] >= QUICK["onestep_top"] * (d + 2) * (d + 1) / 2
     with pytest.raises(ValueError):
         grid(8, method="layerwise-network", sizes=QUICK)
-
-
-def test_the_float_floor_is_the_exact_floor():
-    recipe = {"psi": [[[2], "1"]], "psi_name": "h2", "k": 2, "link": ["0", "1", "1/2"], "signs_seed": 3}
-    target = build_target(recipe_spec(recipe, 8))
-    assert floor_of(target) == pytest.approx(float(network_floor(target, 2, 3)), rel=1e-12)

@@ -20,6 +20,7 @@ from theory.features import (
     Link,
     PolynomialFeature,
     RepeatedBlockFamily,
+    Weights,
     section5_target,
 )
 from theory.hermite import Z
@@ -207,3 +208,13 @@ def test_errors_name_the_problem():
     quintic = HierarchicalTarget(BlockFeature.coordinate(BlockType.hermite(3), [1, 1, 1]), Link(Z**5 + Z))
     with pytest.raises(StructureError, match="two blocks"):
         network_floor(quintic, 3, 2)
+
+
+def test_the_numeric_floor_is_the_exact_floor():
+    """network_floor(digits=40) evaluates the same formula as the exact one (h_2 blocks, L = 4)."""
+    psi = BlockType({(2,): 1}, name="h2")
+    feature = BlockFeature.coordinate(psi, Weights.from_signs(np.array([1, -1, -1, 1])), d=8, k=2)
+    target = HierarchicalTarget(feature, Link.from_spec(["0", "1", "1/2"]))
+    assert float(network_floor(target, 2, 3, digits=40)) == pytest.approx(float(network_floor(target, 2, 3)), rel=1e-12)
+    with pytest.raises(ValueError, match="digits"):
+        network_floor(target, 2, 3, digits=5)

@@ -600,7 +600,7 @@ def floor_moments(types: Sequence[BlockType], link_coefficients: Sequence, power
     return out, _simplify(mean)
 
 
-def network_floor(target, k: int, degree: int) -> sympy.Expr:
+def network_floor(target, k: int, degree: int, *, digits: int | None = None) -> sympy.Expr:
     """min over polynomials φ of degree <= ``degree`` of E(h − φ(P_{<=k} h))² / Var h, exactly.
 
     The best any network of the form f = φ(ĝ) can do when stage 1 is perfect (ĝ = P_{<=k} h):
@@ -609,11 +609,20 @@ def network_floor(target, k: int, degree: int) -> sympy.Expr:
     coefficient first (keeps the §5 target's irrational C_d out). Valid for structured targets
     with P_{<=k} h additive over blocks (checked; StructureError otherwise). The §5 target:
     the value is the same for every sign draw (see the module docstring).
+
+    ``digits``: evaluate the same formula with the power sums rounded to that many significant
+    digits (sympy Floats; the rational structure is kept, only the radicals are rounded). The exact
+    final radsimp does not finish for h_2 blocks with an irrational 1/√L (d = 12: > 5 minutes);
+    40 digits give the floor to far below any statistical resolution in milliseconds.
     """
     feature = target.feature
     if not getattr(feature, "is_structured", False):
         raise StructureError(f"{feature!r} is not in orthogonal block form")
-    return _floor(tuple(feature.block_types()), target.link.coefficients, feature.power_sum,
+    exact = feature.power_sum
+    if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int) or digits < 15):
+        raise ValueError(f"digits must be an int >= 15 (or None for exact), got {digits!r}")
+    power_sum = exact if digits is None else (lambda key: sympy.Float(sympy.N(exact(key), digits), digits))
+    return _floor(tuple(feature.block_types()), target.link.coefficients, power_sum,
                   k=_check_k(k), degree=degree)
 
 
