@@ -332,6 +332,26 @@ def check_costs(sizes: Mapping[str, Mapping], *, batched: bool = False) -> dict[
         (kernel_work(d=d, n=int(round(m * math.comb(d + kq, kq))), n_test=t1["n_test"]).times(t1["kernel_exponent_seeds"])
          for d in t1["kernel_exponent_ds"] for m in t1["kernel_multiples"]), Work()) + _network_grid(
         t1, t1["kernel_exponent_ds"], 2, t1["multiples"], seeds=t1["kernel_exponent_seeds"])
+    e2e = sizes["end_to_end"]
+    # The end-to-end network grid ends at layer_margin·2·n_pred with n_pred from the drawn family's exact
+    # constants; the quick run's two families put that top at 512-1024·C(d+2, 2) (amplified cubic links):
+    # modelled as 768·C(d+2, 2), ratio √2 from C(d+2, 2)/2. Kernel: its grid to min(kernel_top·C(d+kq, kq),
+    # kernel_max_n) with kq = 6 (cubic links, the costlier case).
+    e2e_work = Work()
+    for d in e2e["ds"]:
+        D = math.comb(d + 2, 2)
+        m1 = math.ceil(d ** 2.5)
+        ns = [D / 2 * math.sqrt(2) ** j for j in range(40) if D / 2 * math.sqrt(2) ** j <= 768 * D * math.sqrt(2)]
+        for n in ns:
+            e2e_work = e2e_work + layerwise_work(d=d, n1=int(n) // 2, n2=int(n) - int(n) // 2, m1=m1, m2=e2e["m2"], k=2,
+                                                 n_test=e2e["n_test"]).times(e2e["seeds"])
+        e2e_work = e2e_work + layerwise_work(d=d, n1=math.ceil(d ** 3.5) // 2, n2=math.ceil(d ** 3.5) // 2, m1=m1,
+                                             m2=e2e["m2"], k=2, n_test=e2e["n_test"]).times(e2e["seeds"])
+        D6 = math.comb(d + 6, 6)
+        kn = [D6 / 8 * math.sqrt(2) ** j for j in range(60)]
+        for n in [v for v in kn if v <= min(e2e["kernel_top"] * D6, e2e["kernel_max_n"])]:
+            e2e_work = e2e_work + kernel_work(d=d, n=int(n), n_test=e2e["n_test"]).times(e2e["seeds"])
+    out["theorem1.sample-complexity[end-to-end, drawn k=2]"] = e2e_work.times(e2e["hypothesis_examples"])
     for k in (2, 3):
         d = model["d_by_k"][k]
         D = math.comb(d + k, k)
