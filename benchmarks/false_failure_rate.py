@@ -91,6 +91,28 @@ def gating_records(report: dict) -> dict[str, tuple[float, bool]]:
     return out
 
 
+def summarise(args, failures: dict[str, int], budgets: dict[str, float], runs: int, red_runs: int) -> list[dict]:
+    """Per check k/N with a Clopper–Pearson interval, the declared total and the red-run rate; written to
+    ``args.out`` (atomically) and returned."""
+    rows = []
+    for check in sorted(budgets):
+        k = failures[check]
+        ci = stats.binomtest(k, runs).proportion_ci(confidence_level=0.95, method="exact")
+        rows.append({"check": check, "budget": budgets[check], "failures": k, "runs": runs,
+                     "ci95": [ci.low, ci.high], "over_budget": ci.low > budgets[check]})
+    total = sum(budgets.values())
+    red_ci = stats.binomtest(red_runs, runs).proportion_ci(confidence_level=0.95, method="exact")
+    result = {"tier": args.tier, "runs": runs, "first_seed": args.first_seed, "declared_total": total,
+              "red_runs": red_runs, "red_runs_ci95": [red_ci.low, red_ci.high], "checks": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=1) + "\n")
+    tmp.replace(args.out)
+    print(f"{runs} runs: declared total per run {total:.4f}; observed red runs {red_runs}/{runs} "
+          f"[{red_ci.low:.3f}, {red_ci.high:.3f}]; written to {args.out}", file=sys.stderr)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=20, help="number of fresh base seeds")
@@ -100,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-k", dest="select", default=None, help="pytest -k expression limiting the checks")
     ap.add_argument("--max-cost", type=float, default=None,
                     help="after the first seed, rerun only checks whose test took under this many seconds")
+    ap.add_argument("--nodeids", type=Path, default=None, metavar="FILE",
+                    help="run exactly these checks (one pytest node id per line) from the first seed on, "
+                         "e.g. the gating checks under --max-cost listed from an earlier audit")
     ap.add_argument("--simulated", type=Path, default=None, metavar="AUDIT_JSON",
                     help="only list the simulated false_failure/power recorded in this report, run nothing")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "false_failure.json")
@@ -112,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = 0
     red_runs = 0
     with tempfile.TemporaryDirectory(prefix="hierpoly-ffr-") as tmp:
-        nodeids: list[str] = []
+        nodeids: list[str] = (args.nodeids.read_text().split() if args.nodeids is not None else [])
         for i in range(args.seeds):
             seed = args.first_seed + i
             report, durations = run_audit(seed, args.tier, args.workers, Path(tmp), nodeids, args.select)
@@ -127,26 +152,12 @@ def main(argv: list[str] | None = None) -> int:
                 budgets[check] = budget
                 failures[check] = failures.get(check, 0) + int(failed)
             print(f"seed {seed}: {sum(f for _, f in records.values())} gating failures", file=sys.stderr)
+            rows = summarise(args, failures, budgets, runs, red_runs)  # written after every seed: a stop loses nothing
 
-    rows = []
-    for check in sorted(budgets):
-        k = failures[check]
-        ci = stats.binomtest(k, runs).proportion_ci(confidence_level=0.95, method="exact")
-        rows.append({"check": check, "budget": budgets[check], "failures": k, "runs": runs,
-                     "ci95": [ci.low, ci.high], "over_budget": ci.low > budgets[check]})
-    total = sum(budgets.values())
-    red_ci = stats.binomtest(red_runs, runs).proportion_ci(confidence_level=0.95, method="exact")
-    result = {"tier": args.tier, "runs": runs, "declared_total": total, "red_runs": red_runs,
-              "red_runs_ci95": [red_ci.low, red_ci.high], "checks": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"{'check':80s} budget   failures  95% CI")
     for r in rows:
         flag = "  OVER BUDGET" if r["over_budget"] else ""
         print(f"{r['check'][:80]:80s} {r['budget']:.4f}  {r['failures']}/{r['runs']}  "
               f"[{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]{flag}")
-    print(f"declared total per run: {total:.4f}; observed red runs {red_runs}/{runs} "
-          f"[{red_ci.low:.3f}, {red_ci.high:.3f}]; written to {args.out}")
     return 1 if any(r["over_budget"] for r in rows) else 0
 
 
