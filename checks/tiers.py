@@ -71,6 +71,16 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # 0.45, so a seed's n* exceeds 2·n_pred with probability ~1e-4 (median 0.3·n_pred·e^{3.7·0.45}).
     # None in quick: reaching 2·n_pred (176k samples at d = 12) costs several minutes on 2 cores, and
     # at 6 seeds on d = 6..12 the tracking rule has power ~0 against d^{k+1} anyway (its record says so).
+    # Full-tier seeds and d grids of the tracking rule (issue 12 item 2), sized by its power against
+    # d^{k+1} (check_theorem1.simulate_tracking, 300 draws, confidence 0.9996) at the spreads the quick run
+    # measured (base seed 20240101; residual sd of log(n*/n_pred) about the per-seed lines / sd of the seed
+    # means): k = 2 0.28 / 0.14, k = 3 0.41 / 0.41. Power (false failure 0/300 in every row):
+    #   k = 2: d 16..48 (the old grid) 8 seeds 0.16, 16 seeds 0.84; d 8..48 (6 points) 8 seeds 0.81, 12 seeds 1.0
+    #   k = 3: d 10..24 (the old grid) 8 seeds 0.02, 24 seeds 0.48; d 6..24 (6, 8, 12, 16, 24) 16 seeds 0.79,
+    #          24 seeds 0.99
+    # so full = k2_ds 8..48, k3_ds 6..24, 24 seeds (a log-span of d near a decade, issue 12's "16-32 seeds
+    # over a decade of d"). Before: seeds 8, k2_ds 16..48, k3_ds 10..24 (power 0.16 and 0.02). Quick keeps
+    # its grid and says "underpowered here" (k = 2: 0.06-0.09, k = 3: 0.01).
     "theorem1": {
         "quick": {"seeds": 6, "n_test": 8192, "multiples": [2 ** (j / 2) for j in range(13)],
                   "k3_multiples": [2 ** (j / 2) for j in range(15)],
@@ -81,9 +91,9 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
                   "kernel_exponent_seeds": 3,
                   "stage2_ds": [32, 128, 512, 2048], "stage2_n2": [2 ** j for j in range(3, 14)],
                   "corollary_ds": [8, 12, 16, 24], "onestep_multiples": [2 ** j for j in range(0, 8)]},
-        "full": {"seeds": 8, "n_test": 16384, "multiples": [2 ** (j / 2) for j in range(13)],
+        "full": {"seeds": 24, "n_test": 16384, "multiples": [2 ** (j / 2) for j in range(13)],
                  "k3_multiples": [2 ** (j / 2) for j in range(15)],
-                 "k2_ds": [16, 24, 32, 48], "k3_ds": [10, 14, 18, 24], "k3_top_margin": 2, "n2": 2048, "m2": 128, "ridge2": 1e-3,
+                 "k2_ds": [8, 12, 16, 24, 32, 48], "k3_ds": [6, 8, 12, 16, 24], "k3_top_margin": 2, "n2": 2048, "m2": 128, "ridge2": 1e-3,
                  "hypothesis_examples": 3,
                  "kernel_d": 48, "kernel_multiple": 16, "kernel_seeds": 3, "kernel_rf_width": 8192,
                  "kernel_exponent_ds": [8, 10, 12, 16], "kernel_multiples": [2 ** (j / 2 - 3) for j in range(9)],
@@ -103,8 +113,12 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # 256, and onestep_seeds = 2: the one-step runs cost 4–9 minutes on 2 shared cores at 1024 and 5
     # seeds, so the quick tier only looks, underpowered, and the full tier decides);
     # hypothesis_examples: drawn targets; power_draws: simulated replicates per operating characteristic.
+    # seeds (layerwise), sized by the power of checks.rules.exponent_rule against d⁴ at the sd of log n*
+    # measured in the quick run (0.167, base seed 20240101; 200 draws): quick d = 8, 12, 16 with 5 seeds 0.755,
+    # 8 seeds 0.995, 10 seeds 1.0; full d = 12..32 with 5 seeds 1.0; false failure 0/200 in each. So quick
+    # 8 (before: 5, power 0.75 < 0.8), full 5.
     "corollary": {
-        "quick": {"ds": [8, 12, 16], "seeds": 5, "onestep_seeds": 2, "n_test": 8192, "n_validation": 4096, "width": 64,
+        "quick": {"ds": [8, 12, 16], "seeds": 8, "onestep_seeds": 2, "n_test": 8192, "n_validation": 4096, "width": 64,
                   "inner_multiple": 8, "m2": 64, "ridge2": 1e-3, "layer_margin": 8, "onestep_top": 256,
                   "hypothesis_examples": 1, "power_draws": 200},
         "full": {"ds": [12, 16, 24, 32], "seeds": 5, "onestep_seeds": 5, "n_test": 32768, "n_validation": 32768, "width": 128,
