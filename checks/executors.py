@@ -21,7 +21,10 @@ import logging
 import os
 import re
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 __all__ = [
@@ -39,6 +42,11 @@ __all__ = [
     "use_executor",
     "add_executor_option",
     "configure_pytest",
+    "DEVICE_SLOTS_ENV",
+    "DEVICE_LOCK_DIR_ENV",
+    "DEFAULT_DEVICE_SLOTS",
+    "device_slots",
+    "device_slot",
 ]
 
 EXECUTOR_ENV = "HIERPOLY_EXECUTOR"
@@ -305,3 +313,50 @@ def configure_pytest(config) -> None:
                 swap.__exit__(None, None, None)
 
     config.pluginmanager.register(ExecutorPlugin(), "hierpoly-executor")
+
+
+# ==== one accelerator shared by many workers ==============================================================
+
+DEVICE_SLOTS_ENV = "HIERPOLY_DEVICE_SLOTS"
+DEVICE_LOCK_DIR_ENV = "HIERPOLY_DEVICE_LOCK_DIR"
+# Runs that compute on one CUDA device at once, across every process of the machine (xdist workers, local
+# Dask workers). 1: under ``pytest -n auto`` on one GPU the workers queue for it instead of oversubscribing
+# it (each full-tier run alone peaks at up to ~22 GB and saturates the device with its own batched matmuls;
+# two at once would only interleave their kernels). CPU-only checks keep running on the other workers.
+# Not yet measured on a GPU (no device was lent to this project so far); ``$HIERPOLY_DEVICE_SLOTS`` changes it.
+DEFAULT_DEVICE_SLOTS = 1
+
+
+def device_slots() -> int:
+    """``$HIERPOLY_DEVICE_SLOTS`` (a positive integer), else DEFAULT_DEVICE_SLOTS."""
+    raw = os.environ.get(DEVICE_SLOTS_ENV)
+    if raw is None or raw == "":
+        return DEFAULT_DEVICE_SLOTS
+    if not re.fullmatch(r"[1-9][0-9]*", raw.strip()):
+        raise ValueError(f"${DEVICE_SLOTS_ENV} must be a positive integer, got {raw!r}")
+    return int(raw)
+
+
+@contextlib.contextmanager
+def device_slot(device: Any, *, poll_seconds: float = 0.05) -> Iterator[int | None]:
+    """Hold one of ``device_slots()`` machine-wide slots of a CUDA device while the body runs (a
+    ``fcntl.flock`` per slot file under ``$HIERPOLY_DEVICE_LOCK_DIR`` or the temp directory, released by
+    the OS if the holder dies); yields the slot index. On the CPU (or any non-CUDA device) nothing is
+    held and it yields None: CPU work is paced by the worker count and the one-thread-per-worker rule."""
+    from checks.sweep import RunLock  # here: checks.sweep imports this module's executors lazily too
+
+    name = str(device)
+    if not name.startswith("cuda"):
+        yield None
+        return
+    directory = Path(os.environ.get(DEVICE_LOCK_DIR_ENV) or tempfile.gettempdir()) / "hierpoly-device-locks"
+    locks = [RunLock(directory / f"{name.replace(':', '-')}.slot{i}") for i in range(device_slots())]
+    while True:
+        for index, lock in enumerate(locks):
+            if lock.acquire(blocking=False):
+                try:
+                    yield index
+                finally:
+                    lock.release()
+                return
+        time.sleep(poll_seconds)

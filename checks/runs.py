@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
+from checks.executors import device_slot
 from checks.estimators import CensoredThresholdError, ExponentFit, Threshold, fit_exponent, threshold_n
 from checks.report import figure, series
 from checks.seeds import derive_seed
@@ -402,6 +403,11 @@ def run_joint_batch(runs: Sequence[Run], *, device="cpu") -> list[dict[str, Any]
     (``model.batched.train_joint_many``): each run keeps its own generator, data and stopping rule, and
     its result equals :func:`run_joint`'s to float64 rounding (``tests/test_batched.py``), so both share
     cache entries (``run_sweep(batch_runner=...)`` caches one file per run)."""
+    with device_slot(device):
+        return _run_joint_batch(runs, device=device)
+
+
+def _run_joint_batch(runs: Sequence[Run], *, device) -> list[dict[str, Any]]:
     calls = []
     for run in runs:
         cfg = run.config
@@ -440,7 +446,8 @@ def run_one(run: Run, *, device="cpu") -> dict[str, Any]:
         runner = RUNNERS[run.method]
     except KeyError:
         raise ValueError(f"unknown method {run.method!r}: known methods are {', '.join(sorted(RUNNERS))}") from None
-    return runner(run, device=device)
+    with device_slot(device):  # one CUDA device shared by every worker: queue, do not oversubscribe
+        return runner(run, device=device)
 
 
 def runner_for(device) -> Callable[[Run], dict[str, Any]]:
