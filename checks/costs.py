@@ -334,14 +334,15 @@ def check_costs(sizes: Mapping[str, Mapping], *, batched: bool = False) -> dict[
         t1, t1["kernel_exponent_ds"], 2, t1["multiples"], seeds=t1["kernel_exponent_seeds"])
     e2e = sizes["end_to_end"]
     # The end-to-end network grid ends at layer_margin·2·n_pred with n_pred from the drawn family's exact
-    # constants; the quick run's two families put that top at 512-1024·C(d+2, 2) (amplified cubic links):
-    # modelled as 768·C(d+2, 2), ratio √2 from C(d+2, 2)/2. Kernel: its grid to min(kernel_top·C(d+kq, kq),
+    # constants; the quick run's two families (cubic links, amplified) had 2·n_pred ≈ 128-256·C(d+2, 2):
+    # modelled as 192·C(d+2, 2), ratio √2 from C(d+2, 2)/2. Kernel: its grid to min(kernel_top·C(d+kq, kq),
     # kernel_max_n) with kq = 6 (cubic links, the costlier case).
     e2e_work = Work()
     for d in e2e["ds"]:
         D = math.comb(d + 2, 2)
         m1 = math.ceil(d ** 2.5)
-        ns = [D / 2 * math.sqrt(2) ** j for j in range(40) if D / 2 * math.sqrt(2) ** j <= 768 * D * math.sqrt(2)]
+        top = e2e["layer_margin"] * 192 * D
+        ns = [D / 2 * math.sqrt(2) ** j for j in range(60) if D / 2 * math.sqrt(2) ** j <= top * math.sqrt(2)]
         for n in ns:
             e2e_work = e2e_work + layerwise_work(d=d, n1=int(n) // 2, n2=int(n) - int(n) // 2, m1=m1, m2=e2e["m2"], k=2,
                                                  n_test=e2e["n_test"]).times(e2e["seeds"])
