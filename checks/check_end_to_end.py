@@ -286,7 +286,9 @@ def _decide(recipe, win: Window, *, audit, sizes, ds: Sequence[int], k: int, bas
         n_star_figure(f"e2e-k{k}-nstar", f"n*(d): E(f−h)²/Var h ≤ ε = {eps:.3g} (Gaussian inputs, drawn k = {k} target)",
                       {"network (Algorithm 1, end to end)": tables["network"], f"kernel (polynomial, degree {kq})": tables["kernel"]},
                       reference=("exact least-squares prediction 2·n_pred(d) at (ε − floor)/A", {d: 2 * v for d, v in n_pred.items()}),
-                      guides={f"d^{k} guide": k, f"d^{kq} guide": kq}, ylabel="n* (total samples)"),
+                      guides={f"d^{k} guide": k, f"d^{kq} guide": kq}, ylabel="n* (total samples)",
+                      lower_bounds={"kernel": {d: kgrids[d][-1] for d in ds if kgrids[d]
+                                               and all(not math.isfinite(v) for v in tables["kernel"].get(d, {}).values())}}),
         curve_figure(f"e2e-k{k}-network-test", f"network test error against n, with each d's plateau_{k} and ε",
                      "E(f−h)²/Var h", curves["network"], yscale="log", xlabel="n (total samples)",
                      guide=_level_guides(curves["network"], win, k)),
@@ -310,7 +312,8 @@ def _decide(recipe, win: Window, *, audit, sizes, ds: Sequence[int], k: int, bas
                     "kernel_grid": {str(d): g for d, g in kgrids.items()}, "kernel": f"polynomial degree {kq}, ridge {KERNEL_RIDGE}"},
         measured={"why": why, "window": win.as_dict(), "skipped_draws": skipped, "n_pred_stage1_at_level": n_pred,
                   "fit": fit.as_dict() if fit else None, "kernel_fit": kernel_fit.as_dict() if kernel_fit else None,
-                  "censored": censored, "n_star_per_seed": {m: {str(d): v for d, v in t.items()} for m, t in tables.items()},
+                  "censored": censored,
+                  "kernel_not_run_at_d": [d for d in ds if not kgrids[d]],  # C(d+kq, kq)/8 above the n×n cap "n_star_per_seed": {m: {str(d): v for d, v in t.items()} for m, t in tables.items()},
                   "ratio_kernel_over_network": {str(d): r for d, r in ratios.items()},
                   "told_apart_at_d": [d for d, r in ratios.items() if r["apart"] and r["ratio"] > 1],
                   "n_star_over_2_n_pred": {str(d): (float(np.exp(np.mean(np.log(list(tables["network"][d].values())))))

@@ -606,10 +606,16 @@ def per_seed_n_star(curves: Curves, level: float) -> tuple[dict[int, list[Thresh
 
 
 def n_star_figure(name: str, title: str, tables: Mapping[str, Mapping[int, Mapping[int, float]]], *,
-                  reference: tuple[str, Mapping[int, float]] | None, guides: Mapping[str, float], ylabel: str = "n*"):
+                  reference: tuple[str, Mapping[int, float]] | None, guides: Mapping[str, float], ylabel: str = "n*",
+                  lower_bounds: Mapping[str, Mapping[int, float]] | None = None):
     """n*(d) per method (geometric mean over seeds, min–max band; d where a seed is censored left out),
-    an exact reference curve, and guide slopes anchored at the reference (or the first method), log-log."""
+    an exact reference curve, and guide slopes anchored at the reference (or the first method), log-log.
+    ``lower_bounds``: label -> d -> the grid top where every seed of a method was censored (n* lies above)."""
     out, anchor = [], None
+    for label, bounds in (lower_bounds or {}).items():
+        if bounds:
+            bd = sorted(bounds)
+            out.append(series(f"{label}: censored, n* > its grid top", bd, [bounds[d] for d in bd], style="points"))
     for label, table in tables.items():
         ds = [d for d in sorted(table) if table[d] and all(math.isfinite(v) for v in table[d].values())]
         if not ds:
