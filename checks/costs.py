@@ -315,6 +315,9 @@ def check_costs(sizes: Mapping[str, Mapping], *, batched: bool = False) -> dict[
         t1, t1["k3_ds"], 3, t1["k3_multiples"], seeds=t1["seeds"])
     out["theorem1.sample-complexity[drawn, k=2]"] = _network_grid(
         t1, t1["k2_ds"], 2, t1["multiples"], seeds=t1["seeds"], examples=t1["hypothesis_examples"])
+    if t1["k3_hypothesis_examples"]:
+        out["theorem1.sample-complexity[drawn, k=3]"] = _network_grid(
+            t1, t1["k3_ds"], 3, t1["k3_multiples"], seeds=t1["seeds"], examples=t1["k3_hypothesis_examples"])
     out["theorem1.stage2[given]"] = sum((stage2_work(n2=n2, m2=t1["m2"], n_test=t1["n_test"]).times(t1["seeds"])
                                          for _ in t1["stage2_ds"] for n2 in t1["stage2_n2"]), Work())
     out["corollary.quadratic"] = _network_grid(t1, t1["corollary_ds"], 2, t1["multiples"], seeds=t1["seeds"]) + sum(

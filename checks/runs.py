@@ -47,7 +47,7 @@ from model.onestep import select_one_step_hyperparameters
 
 __all__ = [
     "GRAM_RIDGE", "THEOREM1_RUNS", "SECTION5_RUNS",
-    "replicate_seeds", "quadratic_recipes", "TestSet", "build_test_set", "run_points_seed", "target_points_seed",
+    "replicate_seeds", "hierarchical_recipes", "quadratic_recipes", "TestSet", "build_test_set", "run_points_seed", "target_points_seed",
     "run_layerwise", "run_plug_in_hermite_step", "run_layerwise_network", "run_one_step_ndl", "run_kernel", "run_random_features", "run_stage2_given", "run_stage1",
     "run_joint", "run_joint_batch", "RUNNERS", "run_one", "runner_for",
     "network_runs", "kernel_runs", "stage1_runs", "joint_runs", "run_joint_sweep",
@@ -83,17 +83,22 @@ def replicate_seeds(base_seed: int, count: int, *, family: str) -> list[int]:
     return [derive_seed(base_seed, f"{prefix}replicate/{r}") for r in range(count)]
 
 
-def quadratic_recipes():
-    """Hypothesis strategy for k = 2 target families (``checks.specs.recipe_spec``): ψ = h_2, the
-    product of two coordinates or a general homogeneous quadratic block (``block_types``); g of
+def hierarchical_recipes(*, k: int):
+    """Hypothesis strategy for degree-k target families (``checks.specs.recipe_spec``): ψ of degree k
+    from ``block_types`` (h_k, the product of k coordinates or a general homogeneous block); g of
     degree q in {2, 3} with E g = 0, E g' != 0 (``links``); a seed for the signs λ_i = ±1."""
     return st.fixed_dictionaries({
-        "psi": block_types(k=2).map(lambda psi: [[list(b), str(c)] for b, c in psi.terms]),
+        "psi": block_types(k=k).map(lambda psi: [[list(b), str(c)] for b, c in psi.terms]),
         "psi_name": st.just("drawn ψ"),
-        "k": st.just(2),
+        "k": st.just(k),
         "link": links(min_degree=2, max_degree=3).map(lambda g: [str(c) for c in g.coefficients]),
         "signs_seed": st.integers(0, 2 ** 32 - 1),
     })
+
+
+def quadratic_recipes():
+    """:func:`hierarchical_recipes` at k = 2 (ψ = h_2, x_i x_j or a general quadratic block)."""
+    return hierarchical_recipes(k=2)
 
 
 # ==== the test-set builder ==================================================================================

@@ -65,6 +65,9 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # target families per check. kernel_*: the plateau comparison (one d, n1 = multiple·C(d+k,k))
     # and the kernel-exponent sweep (n in units of C(d+kq, kq)); stage2_*: d and n2 grids of the
     # given-feature stage 2; corollary_*: d grid and the one-step n grid (units of C(d+2, 2)).
+    # k3_hypothesis_examples: drawn degree-3 families (issue 13 item 4: several per k) beside the §5 target;
+    # quick 0: a k = 3 sweep costs ~150 s on 2 cores and the tracking rule has power ~0.01 at quick's d and
+    # seeds, so the quick record says "not run, underpowered here" with that power; full 2.
     # k3_top_margin: the k = 3 grid is extended until its top reaches this multiple of the exact
     # least-squares prediction n_pred(d) at the run's level (theory.sandwich; issue 13 item 5). 2: in
     # the quick run the seeds that reached the level did so at 0.1-0.4·n_pred with a log-spread of
@@ -85,7 +88,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "quick": {"seeds": 6, "n_test": 8192, "multiples": [2 ** (j / 2) for j in range(13)],
                   "k3_multiples": [2 ** (j / 2) for j in range(15)],
                   "k2_ds": [8, 12, 16, 24], "k3_ds": [6, 8, 10, 12], "k3_top_margin": None, "n2": 1024, "m2": 64, "ridge2": 1e-3,
-                  "hypothesis_examples": 2,
+                  "hypothesis_examples": 2, "k3_hypothesis_examples": 0,
                   "kernel_d": 24, "kernel_multiple": 16, "kernel_seeds": 2, "kernel_rf_width": 2048,
                   "kernel_exponent_ds": [6, 8, 10, 12], "kernel_multiples": [2 ** (j / 2 - 3) for j in range(9)],
                   "kernel_exponent_seeds": 3,
@@ -94,7 +97,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "full": {"seeds": 24, "n_test": 16384, "multiples": [2 ** (j / 2) for j in range(13)],
                  "k3_multiples": [2 ** (j / 2) for j in range(15)],
                  "k2_ds": [8, 12, 16, 24, 32, 48], "k3_ds": [6, 8, 12, 16, 24], "k3_top_margin": 2, "n2": 2048, "m2": 128, "ridge2": 1e-3,
-                 "hypothesis_examples": 3,
+                 "hypothesis_examples": 3, "k3_hypothesis_examples": 2,
                  "kernel_d": 48, "kernel_multiple": 16, "kernel_seeds": 3, "kernel_rf_width": 8192,
                  "kernel_exponent_ds": [8, 10, 12, 16], "kernel_multiples": [2 ** (j / 2 - 3) for j in range(9)],
                  "kernel_exponent_seeds": 4,
