@@ -240,7 +240,8 @@ def _decide(recipe, win: Window, *, audit, sizes, ds: Sequence[int], k: int, bas
     rng = numpy_generator(derive_seed(base_seed, "theorem1/e2e/bootstrap"))
     claimed = degree_band(ds, k)
     kernel_fit = None
-    if not censored["kernel"]:
+    unrun = [d for d in ds if not kgrids[d]]  # C(d+kq, kq)/8 above the n×n cap: the kernel is not measured there
+    if not censored["kernel"] and not unrun:
         _, _, kernel_fit = exponent_rule(found["kernel"], claimed=degree_band(ds, kq),
                                          alternative=Band(-math.inf, claimed.high, f"d^{k}"), rng=rng, confidence=confidence)
         alternative = Band(kernel_fit.decision.low, math.inf, "the kernel's measured exponent")
@@ -250,7 +251,8 @@ def _decide(recipe, win: Window, *, audit, sizes, ds: Sequence[int], k: int, bas
         band = degree_band(ds, kq)
         alternative = Band(band.low, math.inf, f"d^{kq}")
         alt_gamma = (dimension_slope(ds, kq), f"C(d+{kq}, {kq}): the kernel's n* was censored, theory's rate instead")
-        alt_source = f"theory (kernel n* censored by its grid at {sorted(censored['kernel'])}): d^{kq} band"
+        alt_source = (f"theory (kernel n* censored by its grid at d = {sorted(censored['kernel'])}, not run at d = {unrun}): "
+                      f"d^{kq} band")
     fit = None
     if censored["network"]:
         verdict, why = Verdict.INCONCLUSIVE, f"network n* censored by the grid: {censored['network']}"
@@ -313,7 +315,7 @@ def _decide(recipe, win: Window, *, audit, sizes, ds: Sequence[int], k: int, bas
         measured={"why": why, "window": win.as_dict(), "skipped_draws": skipped, "n_pred_stage1_at_level": n_pred,
                   "fit": fit.as_dict() if fit else None, "kernel_fit": kernel_fit.as_dict() if kernel_fit else None,
                   "censored": censored,
-                  "kernel_not_run_at_d": [d for d in ds if not kgrids[d]],  # C(d+kq, kq)/8 above the n×n cap "n_star_per_seed": {m: {str(d): v for d, v in t.items()} for m, t in tables.items()},
+                  "kernel_not_run_at_d": unrun, "n_star_per_seed": {m: {str(d): v for d, v in t.items()} for m, t in tables.items()},
                   "ratio_kernel_over_network": {str(d): r for d, r in ratios.items()},
                   "told_apart_at_d": [d for d, r in ratios.items() if r["apart"] and r["ratio"] > 1],
                   "n_star_over_2_n_pred": {str(d): (float(np.exp(np.mean(np.log(list(tables["network"][d].values())))))
