@@ -71,22 +71,23 @@ def _rates(ds, seeds, gamma, draws=100):
     claimed, band4 = degree_band(ds, 2), degree_band(ds, 4)
     alternative = Band(band4.low, math.inf, "d^4")
     rng = np.random.default_rng(20240101)
-    refuted = 0
+    verdicts = []
     for _ in range(draws):
         child = np.random.default_rng(rng.integers(2 ** 63))
         data = simulate_log_n_star(ds, seeds=seeds, gamma=gamma, sd=MEASURED_SD, mean_log_n=math.log(2e4), rng=child)
-        refuted += exponent_rule(data, claimed=claimed, alternative=alternative, rng=child, confidence=CONFIDENCE)[0].value == "REFUTED"
-    return refuted / draws, claimed, alternative
+        verdicts.append(exponent_rule(data, claimed=claimed, alternative=alternative, rng=child, confidence=CONFIDENCE)[0].value)
+    return verdicts.count("REFUTED") / draws, verdicts.count("SUPPORTED") / draws
 
 
 def test_the_full_tier_refutes_a_planted_d4_network_and_keeps_a_true_d2_one():
     from checks.estimators import dimension_slope
 
     ds, seeds = list(FULL["ds"]), FULL["seeds"]
-    power, _, _ = _rates(ds, seeds, dimension_slope(ds, 4))
-    false_failure, _, _ = _rates(ds, seeds, dimension_slope(ds, 2))
+    power, _ = _rates(ds, seeds, dimension_slope(ds, 4))
+    false_failure, supported = _rates(ds, seeds, dimension_slope(ds, 2))
     assert power >= 0.8
     assert false_failure <= 0.03  # 0 expected (budget 2e-4); 3/100 would be far over it
+    assert supported >= 0.8  # the SUPPORTED branch is reachable, and usual, for the true claim
 
 
 def test_the_quick_tier_says_it_is_underpowered():
