@@ -300,18 +300,18 @@ def _grid_top_multiples(base: Sequence[float], *, n_pred: float, D: int, margin:
     return grid
 
 
-def _k3_runs(specs: Mapping[int, Mapping], *, sizes, seeds: Sequence[int]) -> list[Run]:
-    """The k = 3 layerwise runs (§5 or drawn target): per d the tier grid, its top from the exact n_pred
-    times ``sizes['k3_top_margin']`` (``_grid_top_multiples``)."""
-    margin = sizes.get("k3_top_margin")
+def _tracked_runs(specs: Mapping[int, Mapping], *, k: int, sizes, seeds: Sequence[int]) -> list[Run]:
+    """The layerwise runs of a degree-k family (§5 or drawn): per d the tier grid, its top extended to the
+    exact n_pred times ``sizes[f'k{k}_top_margin']`` (``_grid_top_multiples``; issue 13 item 5)."""
+    margin = sizes.get(f"k{k}_top_margin")
     runs = []
     for d, spec in specs.items():
-        D = polynomial_space_dim(d, 3)
+        D = polynomial_space_dim(d, k)
         n_pred = 0.0
         if margin is not None:
             t = build_target(spec)
-            n_pred = float(predicted_threshold_n(t, 3, sympy.nsimplify(EPSILON_STAGE1) * t.projection_norm2(3) / t.variance()))
-        grid = _grid_top_multiples(_multiples(sizes, 3), n_pred=n_pred, D=D, margin=margin)
+            n_pred = float(predicted_threshold_n(t, k, sympy.nsimplify(EPSILON_STAGE1) * t.projection_norm2(k) / t.variance()))
+        grid = _grid_top_multiples(_multiples(sizes, k), n_pred=n_pred, D=D, margin=margin)
         runs += network_runs({d: spec}, multiples=grid, seeds=seeds, sizes=sizes)
     return runs
 
@@ -471,9 +471,7 @@ def _network_exponent_check(audit, *, k: int, specs: Mapping[int, Mapping], labe
     """Run the layerwise sweep on ``specs`` and record the theorem1.sample-complexity evidence
     (and, if asked, the lemma1.stage1 limit evidence from the same runs)."""
     seeds = replicate_seeds(base_seed, sizes["seeds"], family="theorem1")
-    multiples = _multiples(sizes, k)
-    runs = (_k3_runs(specs, sizes=sizes, seeds=seeds) if k == 3
-            else network_runs(specs, multiples=multiples, seeds=seeds, sizes=sizes))
+    runs = _tracked_runs(specs, k=k, sizes=sizes, seeds=seeds)
     results = run_sweep(runner_for(device), runs, cache_dir=cache_dir, code_version=THEOREM1_RUNS,
                         desc=f"theorem1 {label}")
     targets = {d: build_target(spec) for d, spec in specs.items()}
@@ -540,7 +538,7 @@ def _network_exponent_check(audit, *, k: int, specs: Mapping[int, Mapping], labe
         key_figure=key, interval=track.interval,
         false_failure_budget=RECORD_BUDGET, operating=track.operating,
         unit="training seed (fresh data, V, s and test set; the n grid of one seed is nested prefixes)",
-        parameters={"label": label, "k": k, "q": q, "ds": ds, "multiples_of_C(d+k,k)": list(multiples),
+        parameters={"label": label, "k": k, "q": q, "ds": ds, "n1_grid": {str(d): sorted({r.n for r in runs if r.d == d}) for d in ds},
                     "seeds": seeds, "n2": sizes["n2"], "m2": sizes["m2"], "gram_ridge_per_dim": GRAM_RIDGE,
                     "instance": dict(instance)},
         measured={**measured, "population_corr": rho, "plateau_k": plateau, "why": track.why,
@@ -611,7 +609,7 @@ def test_stage1_limit_section5(target, k, scale, audit, tier, base_seed, cache_d
     seeds = replicate_seeds(base_seed, sizes["seeds"], family="theorem1")
     # The runs of test_network_exponent_section5, in reverse order: under xdist the two tests then
     # share the work from both ends (the per-run locks) instead of one waiting for the other.
-    runs = _k3_runs(specs, sizes=sizes, seeds=seeds)[::-1]
+    runs = _tracked_runs(specs, k=3, sizes=sizes, seeds=seeds)[::-1]
     results = run_sweep(runner_for(device), runs, cache_dir=cache_dir, code_version=THEOREM1_RUNS, desc="lemma1 section5")
     targets = {d: build_target(s) for d, s in specs.items()}
     rho = {d: float(t.stage1_population_corr()) for d, t in targets.items()}

@@ -72,6 +72,10 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # least-squares prediction n_pred(d) at the run's level (theory.sandwich; issue 13 item 5). 2: in
     # the quick run the seeds that reached the level did so at 0.1-0.4·n_pred with a log-spread of
     # 0.45, so a seed's n* exceeds 2·n_pred with probability ~1e-4 (median 0.3·n_pred·e^{3.7·0.45}).
+    # k2_top_margin (full 4): the same for k = 2, from the quick drawn runs (n*/n_pred geometric means
+    # 0.59-1.0 per d, log-sd about 0.32 all told): a seed passes 4·n_pred with probability ~1e-6, so none of the
+    # full tier's 24 seeds × 6 d × 3 draws is expected censored (the fixed 2^6·C(d+2,2) grid censored 9 of 24
+    # per-seed n* of one quick draw). Set after that quick run.
     # None in quick: reaching 2·n_pred (176k samples at d = 12) costs several minutes on 2 cores, and
     # at 6 seeds on d = 6..12 the tracking rule has power ~0 against d^{k+1} anyway (its record says so).
     # Full-tier seeds and d grids of the tracking rule (issue 12 item 2), sized by its power against
@@ -87,7 +91,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
     "theorem1": {
         "quick": {"seeds": 6, "n_test": 8192, "multiples": [2 ** (j / 2) for j in range(13)],
                   "k3_multiples": [2 ** (j / 2) for j in range(15)],
-                  "k2_ds": [8, 12, 16, 24], "k3_ds": [6, 8, 10, 12], "k3_top_margin": None, "n2": 1024, "m2": 64, "ridge2": 1e-3,
+                  "k2_ds": [8, 12, 16, 24], "k3_ds": [6, 8, 10, 12], "k2_top_margin": None, "k3_top_margin": None, "n2": 1024, "m2": 64, "ridge2": 1e-3,
                   "hypothesis_examples": 2, "k3_hypothesis_examples": 0,
                   "kernel_d": 24, "kernel_multiple": 16, "kernel_seeds": 2, "kernel_rf_width": 2048,
                   "kernel_exponent_ds": [6, 8, 10, 12], "kernel_multiples": [2 ** (j / 2 - 3) for j in range(9)],
@@ -96,7 +100,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
                   "corollary_ds": [8, 12, 16, 24], "onestep_multiples": [2 ** j for j in range(0, 8)]},
         "full": {"seeds": 24, "n_test": 16384, "multiples": [2 ** (j / 2) for j in range(13)],
                  "k3_multiples": [2 ** (j / 2) for j in range(15)],
-                 "k2_ds": [8, 12, 16, 24, 32, 48], "k3_ds": [6, 8, 12, 16, 24], "k3_top_margin": 2, "n2": 2048, "m2": 128, "ridge2": 1e-3,
+                 "k2_ds": [8, 12, 16, 24, 32, 48], "k3_ds": [6, 8, 12, 16, 24], "k2_top_margin": 4, "k3_top_margin": 2, "n2": 2048, "m2": 128, "ridge2": 1e-3,
                  "hypothesis_examples": 3, "k3_hypothesis_examples": 2,
                  "kernel_d": 48, "kernel_multiple": 16, "kernel_seeds": 3, "kernel_rf_width": 8192,
                  "kernel_exponent_ds": [8, 10, 12, 16], "kernel_multiples": [2 ** (j / 2 - 3) for j in range(9)],
