@@ -126,6 +126,26 @@ def test_tracking_rule_refutes_kq_and_k_plus_1_where_the_grid_and_seeds_allow():
     assert _tracking_rate(6.0, Verdict.REFUTED, ds=ds, seeds=32, draws=200) == 1.0  # kq = 9 against k = 3
 
 
+@pytest.mark.parametrize("k, spread, seed_spread", [(2, 0.28, 0.14), (3, 0.41, 0.41)])
+def test_tracking_rule_decides_at_the_full_tier_configuration(k, spread, seed_spread):
+    """The full tier's d grid and seed count (checks/tiers.py) at the spreads the quick run measured (the
+    pilot that sized them): power >= 0.8 against d^{k+1}, the true claim SUPPORTED as a rule and refuted
+    at most at the budget's scale."""
+    from checks.tiers import SIZES
+
+    full = SIZES["theorem1"]["full"]
+    ds, seeds = list(full[f"k{k}_ds"]), full["seeds"]
+
+    def rate(slope, verdict, draws=200):
+        rng = np.random.default_rng(31 + k)
+        return sum(simulate_tracking(slope, ds=ds, seeds=seeds, spread=spread, seed_spread=seed_spread, rng=g,
+                                     confidence=CONFIDENCE) is verdict for g in rng.spawn(draws)) / draws
+
+    assert rate(1.0, Verdict.REFUTED) >= 0.8
+    assert rate(0.0, Verdict.SUPPORTED) >= 0.8
+    assert rate(0.0, Verdict.REFUTED) <= 0.01
+
+
 def test_tracking_rule_does_not_support_an_interval_that_touches_the_tolerance():
     # slopes whose t-interval reaches past +TRACK_TOLERANCE: INCONCLUSIVE, not SUPPORTED
     slopes = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
