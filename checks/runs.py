@@ -48,7 +48,7 @@ from model.onestep import select_one_step_hyperparameters
 __all__ = [
     "GRAM_RIDGE", "THEOREM1_RUNS", "SECTION5_RUNS",
     "replicate_seeds", "hierarchical_recipes", "quadratic_recipes", "TestSet", "build_test_set", "run_points_seed", "target_points_seed",
-    "run_layerwise", "run_plug_in_hermite_step", "run_layerwise_network", "run_one_step_ndl", "run_kernel", "run_random_features", "run_stage2_given", "run_stage1",
+    "run_layerwise", "run_plug_in_hermite_step", "run_one_step_ndl", "run_kernel", "run_random_features", "run_stage2_given", "run_stage1",
     "run_joint", "run_joint_batch", "RUNNERS", "run_one", "runner_for",
     "network_runs", "kernel_runs", "stage1_runs", "joint_runs", "run_joint_sweep",
     "feature_and_loss_metrics",
@@ -217,34 +217,47 @@ def feature_and_loss_metrics(model, ts: TestSet, *, k: int | None = None) -> dic
 # ==== runners: {method: runner} ============================================================================
 # Each runner is a module-level function of a plain-data Run (config: JSON data) and a device.
 
-def _theorem1_test_set(run: Run, degrees: Sequence[int], device) -> TestSet:
+def _run_test_set(run: Run, degrees: Sequence[int], device) -> TestSet:
+    """The test points of a run: ``config.law`` (default Gaussian) per (replicate seed, d), shared by every
+    method and n of that replicate (paired comparisons), with the exact P_{<=j} h for j in ``degrees``
+    (Gaussian law only; off it Var h is the test-set variance)."""
     cfg = run.config
-    return build_test_set(cfg["target"], n_test=cfg["n_test"], seed=run_points_seed(run.seed, cfg["target"]["d"]),
-                    degrees=degrees, device=device)
+    return build_test_set(cfg["target"], n_test=cfg["n_test"], seed=run_points_seed(run.seed, run.d),
+                          law=cfg.get("law", "gaussian"), degrees=degrees, device=device)
 
 
-def run_layerwise(run: Run, *, device="cpu") -> dict[str, Any]:
-    """Algorithm 1 (``model.layerwise.train_layerwise``, σ1 = h_k, closed-form ridges): corr(ĝ, p),
-    ||ĝ − P_{<=k} h||²/Var h and, with a stage 2 (n2 > 0), the test risk and (risk − plateau).
-    config: target, n_test, m1, m2, gram_ridge (ξ1 = gram_ridge/n1), ridge2, n2, plateau_degree."""
+def run_layerwise(run: Run, *, device="cpu", split: bool = False) -> dict[str, Any]:
+    """Algorithm 1 (``model.layerwise.train_layerwise``, σ1 = h_k, closed-form ridges) on inputs of
+    ``config.law`` (default Gaussian). Two designs, one runner:
+
+    - ``split=False`` (method "layerwise", the Theorem 1 sweeps): stage 1 on n1 = run.n samples and a
+      stage 2 on a fixed config.n2 (0: none);
+    - ``split=True`` (method "layerwise-network", end to end): n samples split n1 = ⌊n/2⌋, n2 = n − n1
+      (Algorithm 1's D1/D2).
+
+    Measured on the test points of (replicate seed, d): corr(ĝ, p); on Gaussian inputs
+    ||ĝ − P_{<=k} h||²/Var h (P_{<=k} h exact); with a stage 2 the test risk E(f − h)²/Var h and, given
+    config.plateau_degree, the paired (risk − plateau). config: target, n_test, m1, m2, gram_ridge
+    (ξ1 = gram_ridge/n1), ridge2, and optionally n2, plateau_degree, law."""
     cfg = run.config
     target = build_target(cfg["target"])
     k = int(cfg["target"]["k"])
+    law = cfg.get("law", "gaussian")
     plateau_degree = cfg.get("plateau_degree")
-    ts = _theorem1_test_set(run, [k] + ([plateau_degree] if plateau_degree is not None else []), device)
-    n2 = int(cfg.get("n2", 0))
+    n1, n2 = (run.n // 2, run.n - run.n // 2) if split else (run.n, int(cfg.get("n2", 0)))
+    degrees = ([k] if law == "gaussian" else []) + ([plateau_degree] if plateau_degree is not None else [])
+    ts = _run_test_set(run, degrees, device)
     with torch.no_grad():
-        model, info = train_layerwise(target, d=run.d, n1=run.n, n2=n2, m1=cfg["m1"], m2=cfg["m2"],
-                                      ridge1=cfg["gram_ridge"] / run.n, ridge2=cfg["ridge2"],
+        model, info = train_layerwise(target, d=run.d, n1=n1, n2=n2, m1=cfg["m1"], m2=cfg["m2"],
+                                      ridge1=cfg["gram_ridge"] / n1, ridge2=cfg["ridge2"], input_law=law,
                                       generator=torch.Generator().manual_seed(run.seed), sigma1="hermite", device=device)
-        g_hat = model.feature(ts.x)
-        out: dict[str, Any] = {"corr": correlation(g_hat, ts.p),
-                               "projection_error": _estimate((g_hat - ts.projection[k]).square(), 1 / ts.variance)}
+        g_hat = _chunked_predict(model.feature, ts.x, 8192).to(torch.float64)
+        out: dict[str, Any] = {"corr": correlation(g_hat, ts.p)}
+        if law == "gaussian":
+            out["projection_error"] = _estimate((g_hat - ts.projection[k]).square(), 1 / ts.variance)
         if n2 > 0:
-            out.update(_risk_metrics(model(ts.x), ts, plateau_degree))
-    out["seconds"] = info["seconds"]
-    out["device"] = str(device)
-    return out
+            out.update(_risk_metrics(_chunked_predict(model, ts.x, 8192), ts, plateau_degree))
+    return {**out, "seconds": info["seconds"], "device": str(device)}
 
 
 def run_plug_in_hermite_step(run: Run, *, device="cpu") -> dict[str, Any]:
@@ -254,7 +267,7 @@ def run_plug_in_hermite_step(run: Run, *, device="cpu") -> dict[str, Any]:
     cfg = run.config
     target = build_target(cfg["target"])
     k = int(cfg["target"]["k"])
-    ts = _theorem1_test_set(run, [k], device)
+    ts = _run_test_set(run, [k], device)
     with torch.no_grad():
         data = make_dataset(target, run.n, d=run.d, generator=torch.Generator().manual_seed(run.seed), device=device)
         g_hat = _chunked_predict(plug_in_hermite_step(data.x, data.y, k=k), ts.x)
@@ -264,33 +277,9 @@ def run_plug_in_hermite_step(run: Run, *, device="cpu") -> dict[str, Any]:
     return out
 
 
-def _law_test_set(run: Run, device) -> TestSet:
-    """The corollary runs' test set: points of ``config.law`` per (replicate seed, d), shared by the
-    methods (paired comparisons); Var h is the test-set variance off the Gaussian law."""
-    cfg = run.config
-    return build_test_set(cfg["target"], n_test=cfg["n_test"], seed=run_points_seed(run.seed, run.d), law=cfg["law"],
-                          device=device)
-
-
 def _network_test_error(prediction: torch.Tensor, feature: torch.Tensor, ts: TestSet) -> dict[str, Any]:
     return {"test_mse": _estimate((prediction.to(torch.float64) - ts.h).square(), 1 / ts.variance),
             "corr": correlation(feature.to(torch.float64), ts.p)}
-
-
-def run_layerwise_network(run: Run, *, device="cpu") -> dict[str, Any]:
-    """Algorithm 1 end to end on n samples of ``config.law``, split n1 = ⌊n/2⌋, n2 = n − n1 (σ1 = h_k,
-    closed-form ridges): the network's test error E(f − h)²/Var h and corr(ĝ, p).
-    config: target, law, n_test, m1, m2, gram_ridge (ξ1 = gram_ridge/n1), ridge2."""
-    cfg = run.config
-    target = build_target(cfg["target"])
-    ts = _law_test_set(run, device)
-    n1 = run.n // 2
-    with torch.no_grad():
-        model, info = train_layerwise(target, d=run.d, n1=n1, n2=run.n - n1, m1=cfg["m1"], m2=cfg["m2"],
-                                      ridge1=cfg["gram_ridge"] / n1, ridge2=cfg["ridge2"], input_law=cfg["law"],
-                                      generator=torch.Generator().manual_seed(run.seed), sigma1="hermite", device=device)
-        out = _network_test_error(_chunked_predict(model, ts.x, 8192), _chunked_predict(model.feature, ts.x, 8192), ts)
-    return {**out, "seconds": info["seconds"], "device": str(device)}
 
 
 def run_one_step_ndl(run: Run, *, device="cpu") -> dict[str, Any]:
@@ -301,7 +290,7 @@ def run_one_step_ndl(run: Run, *, device="cpu") -> dict[str, Any]:
     sigma1, initial_output."""
     cfg = run.config
     target = build_target(cfg["target"])
-    ts = _law_test_set(run, device)
+    ts = _run_test_set(run, [], device)
     n1 = run.n // 2
     model, info = select_one_step_hyperparameters(
         target, d=run.d, n1=n1, n2=run.n - n1, width=cfg["width"], inner_width=cfg["inner_width"],
@@ -322,7 +311,7 @@ def run_kernel(run: Run, *, device="cpu") -> dict[str, Any]:
     config: target, n_test, plateau_degree, kernel, kernel_params, ridge."""
     cfg = run.config
     target = build_target(cfg["target"])
-    ts = _theorem1_test_set(run, _plateau_degrees(cfg), device)
+    ts = _run_test_set(run, _plateau_degrees(cfg), device)
     with torch.no_grad():
         data = make_dataset(target, run.n, d=run.d, generator=torch.Generator().manual_seed(run.seed), device=device)
         model, info = fit_kernel_ridge(data.x, data.y, kernel=cfg["kernel"], ridge=cfg["ridge"], **cfg["kernel_params"])
@@ -337,7 +326,7 @@ def run_random_features(run: Run, *, device="cpu") -> dict[str, Any]:
     (risk − plateau). config: target, n_test, plateau_degree, width, ridge."""
     cfg = run.config
     target = build_target(cfg["target"])
-    ts = _theorem1_test_set(run, _plateau_degrees(cfg), device)
+    ts = _run_test_set(run, _plateau_degrees(cfg), device)
     gen = torch.Generator().manual_seed(run.seed)
     with torch.no_grad():
         data = make_dataset(target, run.n, d=run.d, generator=gen, device=device)
@@ -352,7 +341,7 @@ def run_stage2_given(run: Run, *, device="cpu") -> dict[str, Any]:
     closed-form ridge; the test risk. config: target, n_test, m2, ridge2."""
     cfg = run.config
     target = build_target(cfg["target"])
-    ts = _theorem1_test_set(run, [], device)
+    ts = _run_test_set(run, [], device)
     gen = torch.Generator().manual_seed(run.seed)
     with torch.no_grad():
         net = init_three_layer(run.d, 1, cfg["m2"], generator=gen, k=1, device=device)
@@ -435,7 +424,7 @@ def _run_joint_batch(runs: Sequence[Run], *, device) -> list[dict[str, Any]]:
 RUNNERS: Mapping[str, Callable[..., dict[str, Any]]] = {
     "layerwise": run_layerwise,
     "plug-in-hermite-step": run_plug_in_hermite_step,
-    "layerwise-network": run_layerwise_network,
+    "layerwise-network": functools.partial(run_layerwise, split=True),
     "one-step-ndl": run_one_step_ndl,
     "kernel": run_kernel,
     "random-features": run_random_features,
