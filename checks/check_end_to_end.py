@@ -11,9 +11,9 @@ What is run, and why so.
   and 3), following ``--seed``; each record names its draw. The §5 target (k = 3) lies inside the
   window below (exact cubic-φ floor 0.0068, 0.0071, 0.0070, 0.0066 and plateau_3 0.75, 0.71, 0.68,
   0.66 at d = 16, 24, 32, 40) but is not run end to end: Algorithm 1 at k = 3 with the theorem's
-  m1 = d^{3.5} (16k-68k features at d = 16-24) on the ~10⁶ samples its grid needs does not fit one
-  GPU's memory; ``check_theorem1`` decides k = 3 on stage 1 against the exact least-squares
-  prediction instead.
+  m1 = d^{3.5} (16k-68k features at d = 16-24) on the ~10⁶ samples its grid needs costs n·m1² ≈
+  5·10¹⁵ FLOP per run at d = 24, hours on one GPU for the grid and seeds, far past the 10-minute full
+  tier; ``check_theorem1`` decides k = 3 on stage 1 against the exact least-squares prediction instead.
 - ε per draw, from exact theory, before any run (``window``): the network cannot pass its floor
   (``checks.rules.exact_network_floor``, min over cubic φ of E(h − φ(P≤k h))²/Var h), and a
   learner confined to degree <= k (a kernel with n ≈ d^k samples) cannot pass the plateau
