@@ -69,7 +69,7 @@ from scipy import stats
 from checks.audit import claim_check
 from checks.estimators import dimension_slope
 from checks.evidence import Interval, Verdict
-from checks.report import series
+from checks.report import figure, series
 from checks.rules import (FLOOR_MARGIN, RECORD_BUDGET, Band, decision_confidence, degree_band, exact_network_floor,
                           exponent_rule, exponent_rule_operating, ratio_intervals)
 from checks.runs import (GRAM_RIDGE, curve_figure, geometric_grid, n_star_figure, per_seed_curves, per_seed_n_star,
@@ -299,6 +299,7 @@ def _decide(recipe, win: Window, *, audit, sizes, ds: Sequence[int], k: int, bas
         curve_figure(f"e2e-k{k}-kernel-test", f"kernel (polynomial, degree {kq}) test error against n, with plateau_{k} and ε",
                      "E(f−h)²/Var h", curves["kernel"], yscale="log", xlabel="n",
                      guide=_level_guides(curves["kernel"], win, k)),
+        _reading_figure(reading, ds, k),
     ]
     audit.record(
         "theorem1.sample-complexity", verdict=verdict,
@@ -339,12 +340,27 @@ def _level_guides(curves, win: Window, k: int) -> list:
     return out
 
 
+def _reading_figure(reading: Mapping[str, Any], ds: Sequence[int], k: int) -> dict:
+    """The theorem's own form: test error at n = ⌈d^{k+3α}⌉ against d (median, min–max over seeds), with a
+    d^{-α} guide through the first median, log-log."""
+    med = [reading["median_error"][str(d)] for d in ds]
+    return figure(f"e2e-k{k}-theorem-n", title=f"test error at n = d^(k+3α), α = {ALPHA}: the theorem's Õ(d^-α)",
+                  xlabel="d", ylabel="E(f−h)²/Var h", xscale="log", yscale="log",
+                  series_list=[series("network: median, min–max over seeds", ds, med,
+                                      low=[reading["min_error"][str(d)] for d in ds],
+                                      high=[reading["max_error"][str(d)] for d in ds], style="points"),
+                               series("d^-α guide", ds, [med[0] * (d / ds[0]) ** -float(ALPHA) for d in ds],
+                                      style="guide")])
+
+
 def _theorem_reading(results: SweepResults, ds: Sequence[int], k: int, confidence: float) -> dict[str, Any]:
     """The test error at n = ⌈d^{k+3α}⌉ per d and seed, and its slope on log d against −α."""
     rows = results.where(method="layerwise-network", reading="theorem-n").rows()
     errors = {d: {r["seed"]: float(r["test_mse"]["mean"]) for r in rows if r["d"] == d} for d in ds}
     out: dict[str, Any] = {"alpha": str(ALPHA), "n": {str(d): theorem_n(d, k) for d in ds},
-                           "median_error": {str(d): float(np.median(list(e.values()))) for d, e in errors.items()}}
+                           "median_error": {str(d): float(np.median(list(e.values()))) for d, e in errors.items()},
+                           "min_error": {str(d): float(min(e.values())) for d, e in errors.items()},
+                           "max_error": {str(d): float(max(e.values())) for d, e in errors.items()}}
     mean, iv = error_slope_interval(errors, confidence=confidence)
     out.update({"slope": mean, "interval": [iv.low, iv.high], "confidence": confidence,
                 "contains_minus_alpha": iv.contains(-float(ALPHA)),
