@@ -57,7 +57,7 @@ What is run, and why so.
   "underpowered here". The two methods' n* ratio per d is reported with a t-interval over seeds
   (paired by seed): the d from which they can be told apart.
 
-Sizes: ``checks/tiers.py`` area ``corollary``. The runners are ``checks.runs.run_layerwise`` (split=True),
+Sizes: ``checks/tiers.py`` area ``corollary``. The runners are ``checks.runs.run_layerwise_network``,
 ``run_one_step_ndl`` and ``run_plug_in_hermite_step``; run seeds are the ``"corollary"`` replicate family.
 """
 from __future__ import annotations

@@ -23,7 +23,7 @@ What is run, and why so.
   outside the window is not run: hypothesis draws again (``assume``), and the record lists the
   draws it skipped with their floors and plateaus. The window is a property of the target family
   at finite d, computed exactly and applied the same way in every tier.
-- The network: Algorithm 1 (``checks.runs.run_layerwise`` (split=True), Gaussian inputs, n split
+- The network: Algorithm 1 (``checks.runs.run_layerwise_network``, Gaussian inputs, n split
   n1 = ⌊n/2⌋, n2 = n − n1), σ1 = h_k, the stage-1 ridge ξ1 = GRAM_RIDGE·C(d+k, k)/n1. Widths: the
   theorem's m1 = ⌈d^{k+α}⌉ with α = ALPHA (both tiers: the closed-form ridge makes it affordable at
   k = 2). Not the theorem's m2 = ⌈d^α⌉ (3 or 4 random ReLU features at d <= 16): that many cannot fit

@@ -48,7 +48,7 @@ from model.onestep import select_one_step_hyperparameters
 __all__ = [
     "GRAM_RIDGE", "THEOREM1_RUNS", "SECTION5_RUNS",
     "replicate_seeds", "hierarchical_recipes", "quadratic_recipes", "TestSet", "build_test_set", "run_points_seed", "target_points_seed",
-    "run_layerwise", "run_plug_in_hermite_step", "run_one_step_ndl", "run_kernel", "run_random_features", "run_stage2_given", "run_stage1",
+    "run_layerwise", "run_layerwise_network", "run_plug_in_hermite_step", "run_one_step_ndl", "run_kernel", "run_random_features", "run_stage2_given", "run_stage1",
     "run_joint", "run_joint_batch", "RUNNERS", "run_one", "runner_for",
     "network_runs", "kernel_runs", "stage1_runs", "joint_runs", "run_joint_sweep",
     "feature_and_loss_metrics",
@@ -260,6 +260,12 @@ def run_layerwise(run: Run, *, device="cpu", split: bool = False) -> dict[str, A
     return {**out, "seconds": info["seconds"], "device": str(device)}
 
 
+def run_layerwise_network(run: Run, *, device="cpu") -> dict[str, Any]:
+    """:func:`run_layerwise` end to end (``split=True``: n split in halves, any ``config.law``): the
+    runner of method "layerwise-network" (a module-level function, so a worker can unpickle it)."""
+    return run_layerwise(run, device=device, split=True)
+
+
 def run_plug_in_hermite_step(run: Run, *, device="cpu") -> dict[str, Any]:
     """The plug-in baseline (``model.baselines.plug_in_hermite_step``: one unit step from 0 on the
     orthonormal Hermite features of degree <= k, Gaussian inputs): corr(ĝ, p) and
@@ -424,7 +430,7 @@ def _run_joint_batch(runs: Sequence[Run], *, device) -> list[dict[str, Any]]:
 RUNNERS: Mapping[str, Callable[..., dict[str, Any]]] = {
     "layerwise": run_layerwise,
     "plug-in-hermite-step": run_plug_in_hermite_step,
-    "layerwise-network": functools.partial(run_layerwise, split=True),
+    "layerwise-network": run_layerwise_network,
     "one-step-ndl": run_one_step_ndl,
     "kernel": run_kernel,
     "random-features": run_random_features,

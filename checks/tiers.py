@@ -136,6 +136,8 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # error against a kernel at the same ε; issue 13 item 1). ds: the d grid of both methods; seeds per
     # (d, n) (the independent unit); n_test: test points per (d, seed), shared by both methods;
     # hypothesis_examples: drawn k = 2 families inside the exact window (draws outside it are skipped);
+    # quick 1 (~2 CPU-minutes a draw; the quick record is underpowered whatever the number of draws, its d
+    # span limits it; the first quick run had 2 draws, their numbers are in the README), full 3;
     # layer_margin: the network grid ends at layer_margin × 2 × n_pred (the exact least-squares prediction of
     # stage 1 at check_end_to_end.stage1_level, with half the samples). Quick 4 (set before any run: the
     # corollary's runs reached ε at 0.1-1 × 2·n_pred); the first quick run then measured n*/(2·n_pred) with a
@@ -155,7 +157,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # 0.15; d = 8..32 with 12 seeds 0.975 (16 seeds 1.0); false failure 0/200 in each. So full = d 8..32, 12
     # seeds: the tier where the claim is decided.
     "end_to_end": {
-        "quick": {"ds": [8, 12, 16], "seeds": 6, "n_test": 8192, "hypothesis_examples": 2, "layer_margin": 4,
+        "quick": {"ds": [8, 12, 16], "seeds": 6, "n_test": 8192, "hypothesis_examples": 1, "layer_margin": 4,
                   "kernel_top": 2, "kernel_max_n": 6144, "m2": 64, "ridge2": 1e-3, "power_draws": 200},
         "full": {"ds": [8, 12, 16, 24, 32], "seeds": 12, "n_test": 32768, "hypothesis_examples": 3, "layer_margin": 16,
                  "kernel_top": 2, "kernel_max_n": 40000, "m2": 128, "ridge2": 1e-3, "power_draws": 400},
