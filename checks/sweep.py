@@ -506,6 +506,9 @@ class _SweepClient:
                     done, _ = cf.wait(list(self.in_flight), return_when=cf.FIRST_COMPLETED)
                     for future in done:
                         self.collect(future)
+                    # Drop the finished futures now, not at the next wait: a Dask client that still holds
+                    # one recomputes its task when the worker that holds the result dies.
+                    del done, future
                 elif pending:
                     # Every run left is in flight in another process: wait for the first of them.
                     first, rest = pending[0][:1], pending[0][1:]

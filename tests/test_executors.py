@@ -143,6 +143,10 @@ def test_killed_worker_costs_only_runs_in_flight(tmp_path, marks, dask_executor)
         while len(_stored_ids(cache) if cache.exists() else ()) < 3 and time.monotonic() < deadline:
             time.sleep(0.02)
         stored_at_kill.update(_stored_ids(cache))
+        # The client drops a stored run's future at once; its release reaches the scheduler one message
+        # later. Give it that time, so the runs stored before the kill are released ones (a finished
+        # task whose future a client still holds is recomputed by Dask when its worker dies).
+        time.sleep(0.25)
         os.kill(next(iter(pids.values())), signal.SIGKILL)  # its nanny starts a new worker process
 
     killer = threading.Thread(target=kill_one_worker_mid_sweep)
