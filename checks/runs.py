@@ -524,13 +524,12 @@ Curves = dict  # d -> seed -> (n ascending, value at each n)
 
 
 def per_seed_curves(results: SweepResults, value: str | Callable[[Mapping[str, Any]], float]) -> Curves:
-    """d -> seed -> (n ascending, value at each n); ``value`` is a result column or a function of a row."""
-    read = (lambda row: float(row[value])) if isinstance(value, str) else value
-    out: dict[int, dict[int, list]] = {}
-    for row in results.rows():
-        out.setdefault(row["d"], {}).setdefault(row["seed"], []).append((row["n"], read(row)))
-    return {d: {s: (np.array([a for a, _ in sorted(v)], float), np.array([b for _, b in sorted(v)], float))
-                for s, v in by_seed.items()} for d, by_seed in sorted(out.items())}
+    """d -> seed -> (n ascending, value at each n) (``SweepResults.curves`` grouped by d and seed, nested;
+    d ascending); ``value`` is a result column or a function of a row."""
+    out: dict[int, dict[int, tuple]] = {}
+    for (d, s), curve in results.curves(value, by=("d", "seed")).items():
+        out.setdefault(d, {})[s] = curve
+    return {d: out[d] for d in sorted(out)}
 
 
 def median_band(by_seed: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:

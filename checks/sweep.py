@@ -297,11 +297,14 @@ class SweepResults(Sequence[RunRecord]):
     def column(self, name: str) -> list[Any]:
         return [row[name] for row in self.rows()]
 
-    def curves(self, value: str, *, by: Sequence[str] = ("method", "d", "seed")) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
-        """group -> (n sorted ascending, value at each n): one curve against n per group."""
+    def curves(self, value: str | Callable[[Mapping[str, Any]], float], *,
+               by: Sequence[str] = ("method", "d", "seed")) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
+        """group -> (n sorted ascending, value at each n): one curve against n per group, groups in the
+        order of their first row; ``value`` is a column name or a function of a row."""
+        read = (lambda row: float(row[value])) if isinstance(value, str) else value
         groups: dict[tuple, list[tuple[int, float]]] = {}
         for row in self.rows():
-            groups.setdefault(tuple(row[b] for b in by), []).append((row["n"], float(row[value])))
+            groups.setdefault(tuple(row[b] for b in by), []).append((row["n"], float(read(row))))
         out = {}
         for key, pairs in groups.items():
             pairs.sort()
