@@ -66,13 +66,13 @@ import math
 from typing import Any, Mapping
 
 import numpy as np
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import given, seed
 
 from checks.audit import claim_check
 from checks.evidence import Verdict
 from checks.rules import (BOOTSTRAP_RESAMPLES, FLOOR_MARGIN, RECORD_BUDGET, Band, decision_confidence, degree_band, exact_network_floor,
                           exponent_rule, exponent_rule_operating, ratio_intervals)
-from checks.runs import (curve_figure, geometric_grid, n_star_figure, per_seed_curves, per_seed_n_star, quadratic_recipes,
+from checks.runs import (curve_figure, drawn_target_settings, geometric_grid, n_star_figure, per_seed_curves, per_seed_n_star, quadratic_recipes,
                          replicate_seeds, runner_for)
 from checks.seeds import derive_seed, numpy_generator
 from checks.specs import build_target, recipe_spec
@@ -114,13 +114,6 @@ def grid(d: int, *, method: str, n_pred: float | None = None, sizes: Mapping[str
 
 # ==== helpers of the check =========================================================================
 
-def _hypothesis_settings(sizes) -> settings:
-    # Not derandomised: the explicit @seed (derived from --seed) pins the draw, so a fresh base seed
-    # draws fresh targets and one seed stays reproducible.
-    return settings(max_examples=sizes["hypothesis_examples"], deadline=None, derandomize=False, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-
-
 UNIT = "training seed (fresh V, data, biases, validation and test points per seed)"
 
 
@@ -135,7 +128,7 @@ def test_corollary_quadratic(k, audit, tier, base_seed, cache_dir, device):
     draw_seed = derive_seed(base_seed, "corollary/draw")
 
     @seed(draw_seed)
-    @_hypothesis_settings(sizes)
+    @drawn_target_settings(sizes["hypothesis_examples"])
     @given(recipe=quadratic_recipes())
     def compare(recipe):
         _compare(recipe, audit=audit, sizes=sizes, ds=ds, seeds=seeds, confidence=confidence, base_seed=base_seed,

@@ -63,16 +63,16 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import sympy
-from hypothesis import HealthCheck, assume, given, seed, settings
-from scipy import stats
+from hypothesis import assume, given, seed
 
 from checks.audit import claim_check
 from checks.estimators import dimension_slope
 from checks.evidence import Interval, Verdict
 from checks.report import figure, series
 from checks.rules import (FLOOR_MARGIN, RECORD_BUDGET, Band, decision_confidence, degree_band, exact_network_floor,
-                          exponent_rule, exponent_rule_operating, ratio_intervals)
-from checks.runs import (GRAM_RIDGE, curve_figure, geometric_grid, n_star_figure, per_seed_curves, per_seed_n_star,
+                          exponent_rule, exponent_rule_operating, pooled_within_sd, ratio_intervals, seed_slopes,
+                          t_interval)
+from checks.runs import (GRAM_RIDGE, curve_figure, drawn_target_settings, geometric_grid, n_star_figure, per_seed_curves, per_seed_n_star,
                          quadratic_recipes, replicate_seeds, runner_for)
 from checks.seeds import derive_seed, numpy_generator
 from checks.specs import build_target, recipe_spec
@@ -156,34 +156,22 @@ def network_grid(d: int, k: int, *, n_pred: float, margin: float) -> list[int]:
 def kernel_grid(d: int, kq: int, *, top_multiple: float, max_n: int) -> list[int]:
     """Ratio √2 from C(d+kq, kq)/8 to min(top_multiple·C(d+kq, kq), max_n)."""
     D = polynomial_space_dim(d, kq)
-    top = min(top_multiple * D, max_n)
-    return [n for n in geometric_grid(D / 8, math.sqrt(2), top) if n <= max(max_n, D / 8)]
+    return [n for n in geometric_grid(D / 8, math.sqrt(2), min(top_multiple * D, max_n)) if n <= max_n]
 
 
 def error_slope_interval(errors: Mapping[int, Mapping[int, float]], *, confidence: float) -> tuple[float, Interval]:
-    """Per seed the OLS slope of log(error) on log d, then the t-interval over seeds (the unit)."""
+    """Per seed the OLS slope of log(error) on log d (``checks.rules.seed_slopes``), then the t-interval
+    over seeds (the unit)."""
     ds = sorted(errors)
     seeds = sorted(set.intersection(*(set(errors[d]) for d in ds)))
     if len(ds) < 2 or len(seeds) < 2:
         raise ValueError(f"need >= 2 d and >= 2 seeds measured at every d, got {len(ds)} d and {len(seeds)} seeds")
-    x = np.log(np.array(ds, float))
-    x = x - x.mean()
-    y = np.log(np.array([[errors[d][s] for d in ds] for s in seeds]))
-    slopes = (y - y.mean(axis=1, keepdims=True)) @ x / float(x @ x)
-    half = float(stats.t.ppf(0.5 + confidence / 2, slopes.size - 1)) * float(slopes.std(ddof=1)) / math.sqrt(slopes.size)
-    mean = float(slopes.mean())
-    return mean, Interval(mean - half, mean + half, confidence, f"t-interval over {slopes.size} seeds of the per-seed slope")
+    slopes = seed_slopes(np.log([[errors[d][s] for d in ds] for s in seeds]), ds)
+    iv = t_interval(slopes, confidence, f"t-interval over {slopes.size} seeds of the per-seed slope")
+    return float(slopes.mean()), iv
 
 
 # ==== the check ======================================================================================
-
-def _hypothesis_settings(sizes) -> settings:
-    # Not derandomised: the explicit @seed (derived from --seed) pins the draw, so a fresh base seed draws
-    # fresh targets and one seed stays reproducible. Draws outside the window are filtered (assume).
-    return settings(max_examples=sizes["hypothesis_examples"], deadline=None, derandomize=False, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                           HealthCheck.filter_too_much])
-
 
 @claim_check("theorem1.sample-complexity", measure=["end-to-end"], target=["drawn"], k=[2])
 def test_end_to_end(measure, target, k, audit, tier, base_seed, cache_dir, device):
@@ -193,7 +181,7 @@ def test_end_to_end(measure, target, k, audit, tier, base_seed, cache_dir, devic
     skipped: list[dict] = []
 
     @seed(draw_seed)
-    @_hypothesis_settings(sizes)
+    @drawn_target_settings(sizes["hypothesis_examples"])  # draws outside the window: assume
     @given(recipe=quadratic_recipes())
     def decide(recipe):
         targets = {d: build_target(recipe_spec(recipe, d)) for d in ds}
@@ -261,10 +249,8 @@ def _decide(recipe, win: Window, *, audit, sizes, ds: Sequence[int], k: int, bas
         # the rule's power at the spread of the thresholds that were reached (pooled within-d sd of log n*,
         # a lower bound on the true spread, so the power is an upper bound)
         reached = [np.log([v for v in tables["network"][d].values() if math.isfinite(v)]) for d in ds]
-        reached = [r for r in reached if r.size >= 2]
-        spread = (math.sqrt(sum(float(((r - r.mean()) ** 2).sum()) for r in reached) / sum(r.size - 1 for r in reached))
-                  if reached else None)
-        centre = float(np.mean([r.mean() for r in reached])) if reached else None
+        spread = pooled_within_sd(reached)
+        centre = float(np.mean([r.mean() for r in reached if r.size])) if spread is not None else None
     else:
         verdict, why, fit = exponent_rule(found["network"], claimed=claimed, alternative=alternative, rng=rng,
                                           confidence=confidence)

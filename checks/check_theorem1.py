@@ -46,7 +46,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import sympy
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import given, seed
 from scipy import stats
 
 from checks.audit import claim_check
@@ -54,9 +54,11 @@ from checks.estimators import ExponentFit, collapse_profile
 from checks.evidence import Interval, Verdict, combine
 from checks.power import operating_characteristic
 from checks.report import figure, series
-from checks.rules import RECORD_BUDGET, Band, decision_confidence, degree_band, exponent_verdict
+from checks.rules import (RECORD_BUDGET, Band, decision_confidence, degree_band, exponent_verdict, pooled_within_sd,
+                          seed_slopes, t_interval)
 from checks.runs import (GRAM_RIDGE, THEOREM1_RUNS, curve_figure, exponent_figure, fit_or_none, median_band, network_runs,
-                         per_seed_curves, hierarchical_recipes, replicate_seeds, runner_for, thresholds)
+                         per_seed_curves, drawn_target_settings, hierarchical_recipes, replicate_seeds, runner_for,
+                         thresholds)
 from checks.seeds import derive_seed, numpy_generator
 from checks.specs import build_target, recipe_spec, section5_spec
 from checks.sweep import Run, SweepResults, run_sweep
@@ -66,7 +68,7 @@ from theory.sandwich import predicted_threshold_n
 __all__ = [
     "EPSILON_STAGE1", "TRACK_TOLERANCE", "STAGE2_EPSILON", "STAGE2_MAX_GROWTH", "ASYMPTOTIC_REGIME",
     "LimitFit", "limit_fit", "limit_verdict", "extrapolated_limit_verdict", "growth_verdict",
-    "seed_slopes", "tracking_verdict", "simulate_tracking", "seed_intercepts",
+    "tracking_verdict", "simulate_tracking", "seed_intercepts",
 ]
 
 # ---- constants of the decision rules (fixed before any run) -------------------------------------
@@ -161,23 +163,6 @@ def limit_verdict(fit: LimitFit, *, exact: float, resolution: float = LIMIT_RESO
 ASYMPTOTIC_REGIME = 0.1
 
 
-def seed_slopes(values: np.ndarray, ds: Sequence[float]) -> np.ndarray:
-    """OLS slope of each row of ``values`` (seeds × d, logs) on log d: one slope per seed, the
-    independent unit (a seed's runs share V, s and the test set; different seeds share nothing)."""
-    y = np.asarray(values, float)
-    x = np.log(np.asarray(ds, float))
-    if y.ndim != 2 or y.shape[1] != x.size or x.size < 2 or y.shape[0] < 2:
-        raise ValueError(f"need a (seeds >= 2) × (d >= 2) array matching ds, got {y.shape} and {x.size} d")
-    x = x - x.mean()
-    return (y - y.mean(axis=1, keepdims=True)) @ x / float(x @ x)
-
-
-def _t_interval(values: np.ndarray, confidence: float, method: str) -> Interval:
-    v = np.asarray(values, float)
-    half = float(stats.t.ppf(0.5 + confidence / 2, v.size - 1)) * float(v.std(ddof=1)) / math.sqrt(v.size)
-    return Interval(float(v.mean() - half), float(v.mean() + half), confidence, method)
-
-
 def tracking_verdict(slopes: Sequence[float], *, confidence: float,
                      tolerance: float = TRACK_TOLERANCE) -> tuple[Verdict, Interval, str]:
     """Does the measured n*(d) track the exact n_pred(d)? ``slopes``: per seed, the slope of
@@ -187,7 +172,7 @@ def tracking_verdict(slopes: Sequence[float], *, confidence: float,
     merely touches it is not enough); REFUTED if it misses [−tolerance, tolerance]; else
     INCONCLUSIVE. A true slope 0 is refuted with probability <= (1 − confidence)/2.
     """
-    iv = _t_interval(slopes, confidence, "t-interval over seeds of the per-seed slope of log(n*/n_pred) on log d")
+    iv = t_interval(slopes, confidence, "t-interval over seeds of the per-seed slope of log(n*/n_pred) on log d")
     if -tolerance < iv.low and iv.high < tolerance:
         return Verdict.SUPPORTED, iv, f"slope of n*/n_pred in {iv} lies inside ±{tolerance:g}: n* tracks n_pred"
     if iv.low > tolerance or iv.high < -tolerance:
@@ -223,7 +208,7 @@ def seed_intercepts(curves: Mapping[int, tuple[np.ndarray, np.ndarray]], *, scal
     values = np.array(intercepts)
     if values.size < 2:
         raise ValueError("an interval over seeds needs >= 2 seeds")
-    iv = _t_interval(values, confidence, f"t-interval over {values.size} seeds of the per-seed intercept of y ~ 1 + D/n")
+    iv = t_interval(values, confidence, f"t-interval over {values.size} seeds of the per-seed intercept of y ~ 1 + D/n")
     return LimitFit(float(values.mean()), iv, float(values.std(ddof=1)), int(values.size), tuple(intercepts))
 
 
@@ -316,13 +301,6 @@ def _tracked_runs(specs: Mapping[int, Mapping], *, k: int, sizes, seeds: Sequenc
     return runs
 
 
-def _hypothesis_settings(examples: int) -> settings:
-    # Not derandomised: the explicit @seed (derived from --seed) pins the draw, so a fresh base seed draws
-    # fresh targets (issue 13 item 4) and one seed stays reproducible; each record names its draw.
-    return settings(max_examples=examples, deadline=None, derandomize=False,
-                    database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-
-
 def _relative_error_curves(results: SweepResults, targets) -> dict:
     """d -> seed -> (n, ||ĝ − P≤k h||² / ||P≤k h||²) (the test-point estimate of ||ĝ − P≤k h||²/Var h,
     over the exact ||P≤k h||²/Var h; P≤k h includes the constant E h, which ĝ fits too)."""
@@ -395,6 +373,21 @@ def _exact_growth(spec_of_d, k: int) -> dict:
             "limit_npred_over_d^k": str(limit), "limit_float": float(limit), "within_10pct_from_d": d0}
 
 
+def _tracking_operating(*, k: int, ds: Sequence[int], seeds: int, spread: float, seed_spread: float,
+                        confidence: float, rng, source: str):
+    """false_failure and power (against d^{k+1}) of ``tracking_verdict`` simulated at this configuration;
+    ``source`` says where the spreads come from ("measured" in the run, or "pilot")."""
+    return operating_characteristic(
+        lambda g: simulate_tracking(0.0, ds=ds, seeds=seeds, spread=spread, seed_spread=seed_spread, rng=g,
+                                    confidence=confidence),
+        lambda g: simulate_tracking(1.0, ds=ds, seeds=seeds, spread=spread, seed_spread=seed_spread, rng=g,
+                                    confidence=confidence),
+        alternative=f"n* ∝ d^{k + 1} (one degree more than n_pred ∝ d^{k})", draws=POWER_DRAWS, rng=rng,
+        budget=RECORD_BUDGET,
+        configuration={"seeds": seeds, "ds": list(ds), f"spread_{source}": spread, f"seed_spread_{source}": seed_spread,
+                       "confidence": confidence, "tolerance": TRACK_TOLERANCE})
+
+
 def _tracking(error, targets, *, k: int, seeds: Sequence[int], confidence: float, rng, label: str) -> _Tracking:
     """``tracking_verdict`` on the run, with its operating characteristic simulated at the run's
     seed count, d grid and measured spreads (``two_way_spread``)."""
@@ -413,12 +406,10 @@ def _tracking(error, targets, *, k: int, seeds: Sequence[int], confidence: float
     if censored or any(len(per_seed[d]) != len(seeds) for d in ds):
         # the power the rule would have here, at the spread of the thresholds that were reached
         # (pooled within-d sd of log n*; a lower bound on the true spread, so the power is an upper bound)
-        reached = [np.log([th.n_star for th in per_seed[d].values() if not th.censored]) for d in ds]
-        reached = [r for r in reached if r.size >= 2]
-        if not reached:
+        spread = pooled_within_sd([np.log([th.n_star for th in per_seed[d].values() if not th.censored]) for d in ds])
+        if spread is None:
             return _Tracking(Verdict.INCONCLUSIVE, f"{len(censored)} per-seed thresholds censored by the n grid: {censored}",
                              None, None, measured)
-        spread = math.sqrt(sum(float(((r - r.mean()) ** 2).sum()) for r in reached) / sum(r.size - 1 for r in reached))
         seed_spread = spread
         verdict, interval = Verdict.INCONCLUSIVE, None
         why = f"{len(censored)} per-seed thresholds censored by the n grid: {censored}"
@@ -428,15 +419,8 @@ def _tracking(error, targets, *, k: int, seeds: Sequence[int], confidence: float
         slopes = seed_slopes(logs, ds)
         verdict, interval, why = tracking_verdict(slopes, confidence=confidence)
         spread, seed_spread = two_way_spread(logs, ds)
-    oc = operating_characteristic(
-        lambda g: simulate_tracking(0.0, ds=ds, seeds=len(seeds), spread=spread, seed_spread=seed_spread, rng=g,
-                                    confidence=confidence),
-        lambda g: simulate_tracking(1.0, ds=ds, seeds=len(seeds), spread=spread, seed_spread=seed_spread, rng=g,
-                                    confidence=confidence),
-        alternative=f"n* ∝ d^{k + 1} (one degree more than n_pred ∝ d^{k})", draws=POWER_DRAWS, rng=rng,
-        budget=RECORD_BUDGET,
-        configuration={"seeds": len(seeds), "ds": ds, "spread_measured": spread, "seed_spread_measured": seed_spread,
-                       "confidence": confidence, "tolerance": TRACK_TOLERANCE})
+    oc = _tracking_operating(k=k, ds=ds, seeds=len(seeds), spread=spread, seed_spread=seed_spread,
+                             confidence=confidence, rng=rng, source="measured")
     measured.update({"spread_measured": spread, "seed_spread_measured": seed_spread})
     if logs is not None:
         measured.update({"slopes_per_seed": slopes.tolist(), "ratio_n_star_over_n_pred_geomean":
@@ -633,7 +617,7 @@ def test_network_exponent_drawn(target, k, audit, tier, base_seed, cache_dir, de
     draw_seed = derive_seed(base_seed, "theorem1/draw" if k == 2 else f"theorem1/draw/k{k}")
 
     @seed(draw_seed)
-    @_hypothesis_settings(examples)
+    @drawn_target_settings(examples)
     @given(recipe=hierarchical_recipes(k=k))
     def sweep_for(recipe):
         specs = {d: recipe_spec(recipe, d) for d in ds}
@@ -650,15 +634,9 @@ def _record_not_run(audit, *, k: int, ds: Sequence[int], seeds: int, base_seed: 
     its d and seeds (at the pilot spreads): the claim is decided in the tier that runs them."""
     spread, seed_spread = K3_PILOT_SPREADS
     confidence = decision_confidence()
-    oc = operating_characteristic(
-        lambda g: simulate_tracking(0.0, ds=ds, seeds=seeds, spread=spread, seed_spread=seed_spread, rng=g,
-                                    confidence=confidence),
-        lambda g: simulate_tracking(1.0, ds=ds, seeds=seeds, spread=spread, seed_spread=seed_spread, rng=g,
-                                    confidence=confidence),
-        alternative=f"n* ∝ d^{k + 1} (one degree more than n_pred ∝ d^{k})", draws=POWER_DRAWS,
-        rng=numpy_generator(derive_seed(base_seed, f"theorem1/power/drawn-k{k}/not-run")), budget=RECORD_BUDGET,
-        configuration={"seeds": seeds, "ds": list(ds), "spread_pilot": spread, "seed_spread_pilot": seed_spread,
-                       "confidence": confidence, "tolerance": TRACK_TOLERANCE})
+    oc = _tracking_operating(k=k, ds=ds, seeds=seeds, spread=spread, seed_spread=seed_spread, confidence=confidence,
+                             rng=numpy_generator(derive_seed(base_seed, f"theorem1/power/drawn-k{k}/not-run")),
+                             source="pilot")
     audit.record(
         "theorem1.sample-complexity", verdict=Verdict.INCONCLUSIVE, rule=_TRACKING_RULE,
         key_figure=(f"drawn-k{k}: no drawn family run in this tier (cost); underpowered here: power "

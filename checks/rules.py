@@ -465,3 +465,33 @@ def ratio_intervals(first: Mapping[int, Mapping[int, float]], second: Mapping[in
         out[d] = {"seeds": int(logs.size), "ratio": math.exp(logs.mean()), "interval": [math.exp(low), math.exp(high)],
                   "apart": bool(low > 0 or high < 0)}
     return out
+
+
+# ---- per-seed slopes and intervals over seeds (Theorem 1 tracking, the end-to-end reading) ----------------
+
+def seed_slopes(values: np.ndarray, ds: Sequence[float]) -> np.ndarray:
+    """OLS slope of each row of ``values`` (seeds × d, logs) on log d: one slope per seed, the
+    independent unit (a seed's runs share V, s and the test set; different seeds share nothing)."""
+    y = np.asarray(values, float)
+    x = np.log(np.asarray(ds, float))
+    if y.ndim != 2 or y.shape[1] != x.size or x.size < 2 or y.shape[0] < 2:
+        raise ValueError(f"need a (seeds >= 2) × (d >= 2) array matching ds, got {y.shape} and {x.size} d")
+    x = x - x.mean()
+    return (y - y.mean(axis=1, keepdims=True)) @ x / float(x @ x)
+
+
+def t_interval(values: Sequence[float], confidence: float, method: str) -> Interval:
+    """Student-t interval of the mean of independent values (df = count − 1)."""
+    v = np.asarray(values, float)
+    half = float(stats.t.ppf(0.5 + confidence / 2, v.size - 1)) * float(v.std(ddof=1)) / math.sqrt(v.size)
+    return Interval(float(v.mean() - half), float(v.mean() + half), confidence, method)
+
+
+def pooled_within_sd(groups: Sequence[Sequence[float]]) -> float | None:
+    """Pooled within-group sd of the groups with >= 2 values (None if there is none): the spread of log n*
+    over seeds at each d when some thresholds are censored (those reached only; a lower bound on the true
+    spread, so a power computed at it is an upper bound)."""
+    kept = [np.asarray(g, float) for g in groups if len(g) >= 2]
+    if not kept:
+        return None
+    return math.sqrt(sum(float(((g - g.mean()) ** 2).sum()) for g in kept) / sum(g.size - 1 for g in kept))

@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from checks.executors import device_slot
@@ -47,7 +48,7 @@ from model.onestep import select_one_step_hyperparameters
 
 __all__ = [
     "GRAM_RIDGE", "THEOREM1_RUNS", "SECTION5_RUNS",
-    "replicate_seeds", "hierarchical_recipes", "quadratic_recipes", "TestSet", "build_test_set", "run_points_seed", "target_points_seed",
+    "replicate_seeds", "drawn_target_settings", "hierarchical_recipes", "quadratic_recipes", "TestSet", "build_test_set", "run_points_seed", "target_points_seed",
     "run_layerwise", "run_layerwise_network", "run_plug_in_hermite_step", "run_one_step_ndl", "run_kernel", "run_random_features", "run_stage2_given", "run_stage1",
     "run_joint", "run_joint_batch", "RUNNERS", "run_one", "runner_for",
     "network_runs", "kernel_runs", "stage1_runs", "joint_runs", "run_joint_sweep",
@@ -94,6 +95,15 @@ def hierarchical_recipes(*, k: int):
         "link": links(min_degree=2, max_degree=3).map(lambda g: [str(c) for c in g.coefficients]),
         "signs_seed": st.integers(0, 2 ** 32 - 1),
     })
+
+
+def drawn_target_settings(examples: int) -> settings:
+    """Hypothesis settings of the training checks' drawn targets: ``examples`` draws, not derandomised
+    (the check's explicit @seed, derived from --seed, pins them: a fresh base seed draws fresh targets
+    and one seed stays reproducible), no database; fixtures, slow draws and filtered draws allowed."""
+    return settings(max_examples=examples, deadline=None, derandomize=False, database=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                           HealthCheck.filter_too_much])
 
 
 def quadratic_recipes():

@@ -15,10 +15,10 @@ import pytest
 
 from checks.check_kernel import KERNEL_RECIPE, kernel_plateau_verdict, network_below_verdict, plateau_allowance
 from checks.check_theorem1 import (ASYMPTOTIC_REGIME, TRACK_TOLERANCE, extrapolated_limit_verdict, growth_verdict,
-                                   limit_fit, limit_verdict, seed_intercepts, seed_slopes, simulate_tracking,
+                                   limit_fit, limit_verdict, seed_intercepts, simulate_tracking,
                                    tracking_verdict, two_way_spread)
 from checks.power import operating_characteristic
-from checks.rules import RECORD_BUDGET, Band, decision_confidence, degree_band, exponent_verdict, one_sided_z
+from checks.rules import RECORD_BUDGET, Band, decision_confidence, degree_band, exponent_verdict, one_sided_z, seed_slopes
 from checks.specs import build_target, recipe_spec, section5_spec, target_spec
 from checks.estimators import fit_exponent
 from checks.evidence import Interval, Verdict
