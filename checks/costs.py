@@ -201,18 +201,20 @@ def _forward_network(rows: float, d: int, m1: int, m2: int, k: int, width: int) 
 
 
 def joint_work(*, d: int, n: int, m1: int, m2: int, steps: int, eval_every: int, batch_size: int | None,
-               n_test: int, k: int = 3, width: int = FLOAT32, batched_with: int = 1) -> Work:
+               n_test: int, k: int = 3, width: int = FLOAT32, batched_with: int = 1, padded_n: int | None = None) -> Work:
     """One joint Adam run (``train_joint``) for ``steps`` steps: per step a forward pass on the
     batch, a backward pass (∂V = ∂Zᵀx: 2·rows·d·m1, ∂u, ∂c, the elementwise chain: about twice
     the forward's elements and launches), Adam on the 2·m1 + d·m1 + 4·m2 parameters (about 12
     elements and 5 launches per tensor); the full loss every ``eval_every`` steps; the test set.
-    ``batched_with``: the runs trained as one stacked model (``model.batched``) share its launches."""
-    rows = n if batch_size is None or batch_size >= n else batch_size
+    ``batched_with``: the runs trained as one stacked model (``model.batched``) share its launches;
+    ``padded_n``: the largest n among them (data pad to it: full-batch steps and evaluations see it)."""
+    padded = max(n, padded_n or n)
+    rows = padded if batch_size is None or batch_size >= n else batch_size
     forward = _forward_network(rows, d, m1, m2, k, width)
     params = d * m1 + 2 * m1 + 3 * m2
     backward = Work(flops=2 * rows * (d * m1 + m1 + m2), elements=2 * forward.elements, launches=2 * forward.launches)
     adam = Work(elements=12 * params, launches=5 * 6)
-    evaluation = _forward_network(n, d, m1, m2, k, width)
+    evaluation = _forward_network(padded, d, m1, m2, k, width)
     test = _forward_network(n_test, d, m1, m2, k, FLOAT64)
     data = Work(elements=n * (d + 1), launches=10, peak_bytes=n * (d + 1) * width)
     total = (forward + backward + adam).times(steps) + evaluation.times(steps / eval_every) + test + data
@@ -271,16 +273,26 @@ def one_step_work(*, d: int, n: int, k: int, n_test: int) -> Work:
 # ==== the runs of each check at a tier ======================================================================
 
 def _section5_figure2(sizes: Mapping, ds, batched: bool) -> Work:
+    """The Figure-2 grid (``checks.runs.joint_runs``): at each d and multiple, its seed count
+    (``section5_seed_count``); batched, the runs of one ``joint_batch_key`` (the seeds of a grid point,
+    or of the n of one band) share their launches and pad to the band's largest n."""
+    from checks.runs import joint_batch_band, section5_seed_count
     s5 = sizes["section5"]
     total = Work()
     for d in ds:
-        for multiple in s5["multiples"]:
-            n = max(2, int(round(multiple * d ** 3)))
-            run = joint_work(d=d, n=n, m1=d * d, m2=s5["m2"], steps=s5["max_steps"], eval_every=s5["eval_every"],
-                             batch_size=s5["batch_size"], n_test=s5["n_test"],
-                             width=FLOAT32 if s5["dtype"] == "float32" else FLOAT64,
-                             batched_with=s5["seeds"] if batched else 1)
-            total = total + run.times(s5["seeds"])
+        points = [(max(2, int(round(m * d ** 3))), section5_seed_count(s5, m)) for m in s5["multiples"]]
+        bands: dict[object, list[tuple[int, int]]] = {}
+        for n, seeds in points:
+            band = joint_batch_band(n, s5["batch_size"]) if batched else None
+            bands.setdefault(("n", n) if band is None else band, []).append((n, seeds))
+        for members in bands.values():
+            together, top = sum(seeds for _, seeds in members), max(n for n, _ in members)
+            for n, seeds in members:
+                run = joint_work(d=d, n=n, m1=d * d, m2=s5["m2"], steps=s5["max_steps"], eval_every=s5["eval_every"],
+                                 batch_size=s5["batch_size"], n_test=s5["n_test"],
+                                 width=FLOAT32 if s5["dtype"] == "float32" else FLOAT64,
+                                 batched_with=together if batched else 1, padded_n=top)
+                total = total + run.times(seeds)
     return total
 
 

@@ -51,7 +51,7 @@ __all__ = [
     "replicate_seeds", "drawn_target_settings", "hierarchical_recipes", "quadratic_recipes", "TestSet", "build_test_set", "run_points_seed", "target_points_seed",
     "run_layerwise", "run_layerwise_network", "run_plug_in_hermite_step", "run_one_step_ndl", "run_kernel", "run_random_features", "run_stage2_given", "run_stage1",
     "run_joint", "run_joint_batch", "RUNNERS", "run_one", "runner_for",
-    "network_runs", "kernel_runs", "stage1_runs", "joint_runs", "run_joint_sweep",
+    "network_runs", "kernel_runs", "stage1_runs", "section5_seed_count", "joint_runs", "run_joint_sweep", "joint_batch_band", "joint_batch_key", "curve_runs",
     "feature_and_loss_metrics",
     "per_seed_curves", "median_band", "thresholds", "fit_or_none", "curve_figure", "exponent_figure",
     "geometric_grid", "per_seed_n_star", "n_star_figure",
@@ -145,8 +145,11 @@ def target_points_seed(spec: Mapping[str, Any], *, law: str, n_test: int) -> int
 
 def build_test_set(spec: Mapping[str, Any], *, n_test: int, seed: int, law: str = "gaussian",
              degrees: Sequence[int] = (), variance: float | None = None, device="cpu") -> TestSet:
-    """``n_test`` fresh points from ``law`` (a ``model.data`` input law), drawn with
-    ``torch.Generator().manual_seed(seed)``, for the target ``spec`` describes.
+    """``n_test`` fresh points from ``law`` (a ``model.data`` input law), drawn on ``device`` with
+    ``torch.Generator(device=...).manual_seed(seed)`` (on a GPU the points are made there, from that
+    device's generator: a CUDA run's test set is a different draw than a CPU run's, as its training
+    data are), for the target ``spec`` describes. The exact values h, p and P_{<=j} h come from
+    ``theory`` on the CPU (float64) once per test set (memoised) and live on ``device`` beside x.
 
     ``degrees``: the j for which the exact P_{<=j} h is evaluated (Gaussian law only: the Hermite
     projections are Gaussian ones). ``variance``: Var h under the law when the caller knows it
@@ -161,7 +164,8 @@ def build_test_set(spec: Mapping[str, Any], *, n_test: int, seed: int, law: str 
         _TEST_SETS.move_to_end(key)
         return _TEST_SETS[key]
     target = build_target(spec)
-    x = sample_inputs(int(n_test), spec["d"], generator=torch.Generator().manual_seed(seed), law=law).to(device)
+    generator = torch.Generator(device=torch.device(device).type).manual_seed(seed)
+    x = sample_inputs(int(n_test), spec["d"], generator=generator, law=law, device=device)
     h = evaluate_on(target, x)
     if variance is None:
         variance = float(target.variance()) if law == "gaussian" else float(h.var(unbiased=False))
@@ -379,15 +383,17 @@ def run_stage1(run: Run, *, device="cpu") -> dict[str, Any]:
     gen = torch.Generator(device=torch.device(device).type).manual_seed(run.seed)
     model, info = train_layerwise(target, d=run.d, n1=run.n, n2=0, m1=cfg["m1"], m2=1, ridge1=cfg["gram_ridge"] / run.n,
                                   ridge2=0.0, generator=gen, sigma1="hermite", input_law=cfg["law"], device=device)
-    ts = _section5_test_set(cfg["target"], law=cfg["law"], n_test=cfg["n_test"], variance=cfg["variance"])
+    ts = _section5_test_set(cfg["target"], law=cfg["law"], n_test=cfg["n_test"], variance=cfg["variance"],
+                            device=device)
     return {**feature_and_loss_metrics(model, ts), "seconds": info["seconds"]}
 
 
-def _section5_test_set(spec: Mapping[str, Any], *, law: str, n_test: int, variance: float | None = None) -> TestSet:
-    """The Section 5 runs' test set: CPU points of ``law`` per target (whatever the run's seed),
-    with the exact P_{<=k} h under the Gaussian law."""
+def _section5_test_set(spec: Mapping[str, Any], *, law: str, n_test: int, variance: float | None = None,
+                       device="cpu") -> TestSet:
+    """The Section 5 runs' test set: points of ``law`` per target (whatever the run's seed), drawn on
+    the run's device, with the exact P_{<=k} h under the Gaussian law."""
     return build_test_set(spec, n_test=n_test, seed=target_points_seed(spec, law=law, n_test=n_test), law=law,
-                    degrees=[spec["k"]] if law == "gaussian" else [], variance=variance)
+                          degrees=[spec["k"]] if law == "gaussian" else [], variance=variance, device=device)
 
 
 def run_joint(run: Run, *, device="cpu") -> dict[str, Any]:
@@ -403,14 +409,14 @@ def run_joint(run: Run, *, device="cpu") -> dict[str, Any]:
     model, info = train_joint(target, d=run.d, n=run.n, m1=cfg["m1"], m2=cfg["m2"], generator=gen,
                               sigma1="monomial", lr=cfg["lr"], batch_size=batch, stopping=stopping,
                               device=device, dtype=getattr(torch, cfg["dtype"]))
-    ts = _section5_test_set(cfg["target"], law="gaussian", n_test=cfg["n_test"])
+    ts = _section5_test_set(cfg["target"], law="gaussian", n_test=cfg["n_test"], device=device)
     return {**feature_and_loss_metrics(model, ts), "steps": info["steps"], "stopped_because": info["stopped_because"],
             "final_train_loss": info["final_train_loss"] / ts.variance, "seconds": info["seconds"]}
 
 
 def run_joint_batch(runs: Sequence[Run], *, device="cpu") -> list[dict[str, Any]]:
-    """The runs of one Figure-2 grid point (same config, d and n; seeds differ) as one stacked model
-    (``model.batched.train_joint_many``): each run keeps its own generator, data and stopping rule, and
+    """Runs of the Figure-2 grid (same config and d; seeds, and n where :func:`joint_batch_key` groups
+    them, differ) as stacked models (``model.batched.train_joint_many``): each run keeps its own generator, data and stopping rule, and
     its result equals :func:`run_joint`'s to float64 rounding (``tests/test_batched.py``), so both share
     cache entries (``run_sweep(batch_runner=...)`` caches one file per run)."""
     with device_slot(device):
@@ -430,7 +436,7 @@ def _run_joint_batch(runs: Sequence[Run], *, device) -> list[dict[str, Any]]:
                                                 patience=cfg["patience"])))
     out = []
     for run, (model, info) in zip(runs, train_joint_many(calls)):
-        ts = _section5_test_set(run.config["target"], law="gaussian", n_test=run.config["n_test"])
+        ts = _section5_test_set(run.config["target"], law="gaussian", n_test=run.config["n_test"], device=device)
         out.append({**feature_and_loss_metrics(model, ts), "steps": info["steps"],
                     "stopped_because": info["stopped_because"],
                     "final_train_loss": info["final_train_loss"] / ts.variance, "seconds": info["seconds"]})
@@ -501,31 +507,73 @@ def stage1_runs(spec: Mapping[str, Any], *, ns: Sequence[int], seeds: Sequence[i
     return [Run(method="stage1", d=spec["d"], n=int(n), seed=s, config=cfg) for n in ns for s in seeds]
 
 
-def joint_runs(specs: Mapping[int, Mapping[str, Any]], *, sizes: Mapping[str, Any], seeds: Sequence[int]) -> list[Run]:
-    """The Figure-2 grid: n = multiple·d³ for each d of ``specs`` (d -> target spec) and seed."""
+def section5_seed_count(sizes: Mapping[str, Any], multiple: float) -> int:
+    """Seeds of the Figure-2 grid point n = multiple·d³: ``threshold_seeds`` where the fixed-C rule
+    reads it (multiple >= ``threshold_multiple``), ``seeds`` (the curves' seeds) elsewhere."""
+    at_threshold = multiple >= sizes["threshold_multiple"] * (1 - 1e-9)
+    return max(sizes["seeds"], sizes["threshold_seeds"]) if at_threshold else sizes["seeds"]
+
+
+def joint_runs(specs: Mapping[int, Mapping[str, Any]], *, sizes: Mapping[str, Any], base_seed: int) -> list[Run]:
+    """The Figure-2 grid: n = multiple·d³ for each d of ``specs`` (d -> target spec), with
+    :func:`section5_seed_count` of the "section5" replicate seeds at each point (one list: the curve
+    seeds are the first ones, so a point's seeds are a prefix of the threshold points' seeds)."""
+    seeds = replicate_seeds(base_seed, max(sizes["seeds"], sizes["threshold_seeds"]), family="section5")
     runs = []
     for d, spec in specs.items():
         cfg = {"target": dict(spec), "m1": d * d, "m2": sizes["m2"], "lr": sizes["lr"], "max_steps": sizes["max_steps"],
                "eval_every": sizes["eval_every"], "patience": sizes["patience"], "batch_size": sizes["batch_size"],
                "n_test": sizes["n_test"], "dtype": sizes["dtype"]}
         for multiple in sizes["multiples"]:
-            for s in seeds:
+            for s in seeds[:section5_seed_count(sizes, multiple)]:
                 runs.append(Run(method="joint", d=d, n=max(2, int(round(multiple * d ** 3))), seed=s, config=cfg))
     return runs
 
 
 def run_joint_sweep(specs: Mapping[int, Mapping[str, Any]], *, sizes, base_seed: int, cache_dir,
                     device, reverse: bool = False) -> SweepResults:
-    """The joint runs of the Figure-2 grid on ``specs`` (cached; the "section5" replicate seeds), the
-    seeds of each grid point trained as one batch (:func:`run_joint_batch`). Identical run specs in
-    two checks are cache hits (the Figure 2 check and the joint-training conjecture share them).
-    ``reverse``: visit the grid from its other end (rows come back in the order given either way)."""
-    runs = joint_runs(specs, sizes=sizes, seeds=replicate_seeds(base_seed, sizes["seeds"], family="section5"))
+    """The joint runs of the Figure-2 grid on ``specs`` (cached; :func:`joint_runs`), the seeds of each
+    grid point trained as one batch (:func:`run_joint_batch`). Identical run specs in two checks are
+    cache hits (the Figure 2 check and the joint-training conjecture share them). ``reverse``: visit
+    the grid from its other end (rows come back in the order given either way)."""
+    runs = joint_runs(specs, sizes=sizes, base_seed=base_seed)
     if reverse:  # a second check on the same grid starts at the other end (cache locks split the work)
         runs = runs[::-1]
     return run_sweep(runner_for(device), runs, cache_dir=cache_dir, code_version=SECTION5_RUNS,
                      desc=f"figure2 d={list(specs)}",
-                     batch_runner=functools.partial(run_joint_batch, device=str(device)))
+                     batch_runner=functools.partial(run_joint_batch, device=str(device)), batch_key=joint_batch_key)
+
+
+# Mini-batched joint runs of one d whose n lie within this factor of each other train as one batch.
+JOINT_BATCH_SPAN = 4
+
+
+def joint_batch_band(n: int, batch_size: int | None) -> tuple[bool, int] | None:
+    """(full batch?, the factor-``JOINT_BATCH_SPAN`` band of n relative to the mini-batch size), or
+    None where every step is full batch (no mini-batch size: each grid point is its own batch)."""
+    if batch_size is None:
+        return None
+    return n <= batch_size, math.floor(math.log(n / batch_size) / math.log(JOINT_BATCH_SPAN))
+
+
+def joint_batch_key(run: Run) -> str:
+    """Which joint runs train as one stacked model. Without a mini-batch size, the seeds of one grid
+    point (a full-batch step sees n rows; other n would pay for padding on the CPU, where the
+    quick tier runs). With one, the runs of one d and config whose n lie in the same
+    :func:`joint_batch_band`: their data pad to the band's top (the full-loss evaluations, and the
+    steps of full-batch runs, pay at most that factor) and one batch per band instead of per n
+    divides the per-step kernel launches, which dominate small runs on a GPU, among more runs."""
+    band = joint_batch_band(run.n, run.config.get("batch_size"))
+    if band is None:
+        return run.batch_key()
+    return canonical_json({"method": run.method, "d": run.d, "config": dict(run.config), "band": list(band)})
+
+
+def curve_runs(results: SweepResults, seeds: Sequence[int]) -> SweepResults:
+    """The runs of ``seeds`` only: the seeds measured at every grid point, on which curves (medians,
+    bands, per-seed thresholds) are read when some points carry extra seeds."""
+    keep = set(seeds)
+    return SweepResults(rec for rec in results if rec.run.seed in keep)
 
 
 # ==== curves of a sweep ======================================================================================

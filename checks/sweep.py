@@ -347,13 +347,19 @@ def _progress_enabled(progress: bool | None) -> bool:
 
 def runner_name(runner: Callable) -> str:
     """``module.qualname`` of a runner function (of its class for a callable object, of the wrapped
-    function for a functools.partial, whose bound arguments must then be in the run's config)."""
+    function for a functools.partial, whose bound arguments must then be in the run's config), with
+    ``@<device type>`` when a partial binds a ``device`` other than the CPU: a GPU draws its data and
+    test points from its own generator, so its runs are other draws and never share the CPU's cache
+    entries (CPU keys carry no suffix)."""
     import functools
 
+    device = "cpu"
     while isinstance(runner, functools.partial):
+        device = str(runner.keywords.get("device", device))
         runner = runner.func
     target = runner if hasattr(runner, "__qualname__") else type(runner)
-    return f"{target.__module__}.{target.__qualname__}"
+    kind = device.split(":")[0]
+    return f"{target.__module__}.{target.__qualname__}" + ("" if kind == "cpu" else f"@{kind}")
 
 
 def _plain_result(result: Any, name: str) -> dict[str, Any]:
@@ -525,13 +531,14 @@ class _SweepClient:
         return self.found
 
 
-def _task_groups(runs: Mapping[str, Run], keys: Iterable[str], batched: bool) -> list[list[str]]:
-    """One group per run, or (batched) one per ``Run.batch_key()``, in order of first appearance."""
-    if not batched:
+def _task_groups(runs: Mapping[str, Run], keys: Iterable[str], batch_key: Callable[[Run], str] | None
+                 ) -> list[list[str]]:
+    """One group per run, or (batched) one per ``batch_key(run)``, in order of first appearance."""
+    if batch_key is None:
         return [[key] for key in keys]
     groups: dict[str, list[str]] = {}
     for key in keys:
-        groups.setdefault(runs[key].batch_key(), []).append(key)
+        groups.setdefault(batch_key(runs[key]), []).append(key)
     return list(groups.values())
 
 
@@ -539,6 +546,7 @@ def run_sweep(runner: Callable[[Run], Mapping[str, Any]], runs: Iterable[Run], *
               code_version: str, progress: bool | None = None, desc: str = "sweep",
               executor: cf.Executor | None = None,
               batch_runner: Callable[[list[Run]], Sequence[Mapping[str, Any]]] | None = None,
+              batch_key: Callable[[Run], str] = Run.batch_key,
               threads: int | None = None, max_in_flight: int | None = None) -> SweepResults:
     """Run (or read from the cache) every run and return the tidy results, in the order given.
 
@@ -554,6 +562,9 @@ def run_sweep(runner: Callable[[Run], Mapping[str, Any]], runs: Iterable[Run], *
     otherwise). batch_runner: ``batch_runner(list_of_runs) -> list_of_results``; the uncached runs
     that share ``run.batch_key()`` go to it as one task, each result cached under its single-run key
     (so a batched sweep and ``runner`` share cache entries; ``runner`` must compute the same thing).
+    batch_key: which uncached runs travel as one task (default ``Run.batch_key``: those that differ
+    only in their seed); a coarser key lets a batch runner that can train them together take several
+    grid points at once.
     threads: BLAS/torch threads the task sets on its worker (None: the worker's own setting).
     """
     from tqdm.auto import tqdm
@@ -583,7 +594,7 @@ def run_sweep(runner: Callable[[Run], Mapping[str, Any]], runs: Iterable[Run], *
         limit=max_in_flight or in_flight_limit(executor))
     try:
         uncached = [key for key in by_key if not client.lookup(key)]
-        found = client.run(_task_groups(by_key, uncached, batch_runner is not None))
+        found = client.run(_task_groups(by_key, uncached, batch_key if batch_runner is not None else None))
     finally:
         bar.close()
     records, seen = [], set()

@@ -237,6 +237,30 @@ def test_batched_and_single_runs_write_identical_cache_files(tmp_path):
     assert _cache_files(tmp_path / "single") == _cache_files(tmp_path / "batched")
 
 
+def test_a_coarser_batch_key_sends_several_grid_points_as_one_task(tmp_path):
+    single = run_sweep(_square_runner, _runs(), cache_dir=tmp_path / "single", code_version=VERSION, progress=False)
+    batch_runner = CountingBatchRunner()
+    batched = run_sweep(_square_runner, _runs(), cache_dir=tmp_path / "batched", code_version=VERSION,
+                        progress=False, batch_runner=batch_runner, batch_key=lambda run: f"{run.method}/{run.d}")
+    assert len(batch_runner.batches) == len({(r.method, r.d) for r in _runs()})
+    assert all(len({(r.method, r.d) for r in b}) == 1 for b in batch_runner.batches)
+    assert single.rows() == batched.rows()
+    assert _cache_files(tmp_path / "single") == _cache_files(tmp_path / "batched")
+
+
+def test_the_joint_batch_key_bands_mini_batched_n_and_keeps_full_batch_points_apart():
+    from checks.runs import joint_batch_key
+
+    def run(n, seed=0, batch_size=4096):
+        return Run("joint", 16, n, seed, {"batch_size": batch_size, "lr": 0.01})
+    assert joint_batch_key(run(8192)) == joint_batch_key(run(11585, seed=3))       # one band: n/4096 in [1, 4)
+    assert joint_batch_key(run(8192)) != joint_batch_key(run(16384))                # the next band
+    assert joint_batch_key(run(4096)) != joint_batch_key(run(5793))                 # full batch vs mini-batches
+    assert joint_batch_key(run(1024)) == joint_batch_key(run(2048))                 # full batch, one band
+    assert joint_batch_key(run(64, batch_size=None)) == run(64, batch_size=None).batch_key()  # quick: per point
+    assert joint_batch_key(run(64, batch_size=None)) != joint_batch_key(run(128, batch_size=None))
+
+
 def test_batched_sweep_computes_only_what_the_cache_lacks(tmp_path):
     runs = _runs()
     run_sweep(_square_runner, runs[::2], cache_dir=tmp_path, code_version=VERSION, progress=False)
@@ -281,3 +305,24 @@ def test_duplicate_runs_are_computed_once(tmp_path):
     run = Run("net", 4, 8, 0)
     results = run_sweep(runner, [run, run], cache_dir=tmp_path, code_version=VERSION, progress=False)
     assert len(runner.calls) == 1 and [r.source for r in results] == ["computed", "cache"]
+
+
+def test_a_gpu_runner_has_its_own_cache_identity_and_the_cpu_keeps_its_keys():
+    import functools
+
+    cpu = functools.partial(_square_runner, device="cpu")
+    gpu = functools.partial(_square_runner, device="cuda:0")
+    assert runner_name(cpu) == runner_name(_square_runner)        # CPU cache keys unchanged
+    assert runner_name(gpu) == runner_name(_square_runner) + "@cuda"
+    run = Run("net", 4, 4, 0)
+    assert run_key(run, code_version=VERSION, runner_name=runner_name(cpu)) != \
+        run_key(run, code_version=VERSION, runner_name=runner_name(gpu))
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA device")
+def test_test_points_are_drawn_on_the_device():
+    from checks.runs import build_test_set
+    from checks.specs import section5_spec
+
+    ts = build_test_set(section5_spec(6, seed=1), n_test=1024, seed=5, degrees=[3], device="cuda")
+    assert ts.x.device.type == ts.h.device.type == ts.projection[3].device.type == "cuda"
