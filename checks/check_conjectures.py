@@ -24,7 +24,7 @@ import torch
 
 from checks.audit import claim_check
 from checks.rules import APPROACH_FRACTION, approach_verdict, degree_band
-from checks.runs import (GRAM_RIDGE, fit_or_none, median_band, per_seed_curves, replicate_seeds, run_joint_sweep,
+from checks.runs import (GRAM_RIDGE, curve_runs, fit_or_none, median_band, per_seed_curves, replicate_seeds, run_joint_sweep,
                          runner_for, stage1_runs, thresholds)
 from checks.specs import build_target, section5_spec
 from checks.stats import correlation_with_se
@@ -119,7 +119,8 @@ def test_joint_against_layerwise(target, audit, tier, base_seed, cache_dir, devi
     joint = run_joint_sweep(specs, sizes=s5, base_seed=base_seed, cache_dir=cache_dir, device=device, reverse=True)
     rho = {d: float(build_target(spec).stage1_population_corr()) for d, spec in {**specs, **layer_specs}.items()}
     level = sizes["threshold_level"]
-    curves = {"joint": per_seed_curves(joint, "corr"), "layerwise": per_seed_curves(layerwise, "corr")}
+    # the joint curves on the seeds run at every grid point (the threshold points carry more)
+    curves = {"joint": per_seed_curves(curve_runs(joint, seeds), "corr"), "layerwise": per_seed_curves(layerwise, "corr")}
     rng = numpy_generator(derive_seed(base_seed, "conjecture.joint-training/bootstrap"))
     fits, censored = {}, {}
     for method, c in curves.items():

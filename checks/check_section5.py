@@ -44,7 +44,8 @@ from checks.power import operating_characteristic
 from checks.report import figure, series
 from checks.rules import (APPROACH_FRACTION, FIGURE2_BUDGET, FIGURE2_REGIME_D, degree_band, figure2_cases,
                           figure2_operating, figure2_regime_moment, figure2_verdict)
-from checks.runs import fit_or_none, median_band, per_seed_curves, replicate_seeds, run_joint_sweep, thresholds
+from checks.runs import (curve_runs, fit_or_none, median_band, per_seed_curves, replicate_seeds, run_joint_sweep,
+                         section5_seed_count, thresholds)
 from checks.seeds import derive_seed, numpy_generator
 from checks.specs import build_target, section5_spec
 from checks.sweep import SweepResults
@@ -90,6 +91,17 @@ def _figure2_figures(results: SweepResults, exact: dict[int, dict[str, float]], 
     ]
 
 
+def _training_lengths(results: SweepResults, d: int) -> dict[str, dict[str, float]]:
+    """Per n: the runs' Adam steps (min, max) and how many ended at max_steps rather than by the
+    stopping rule (a run cut at max_steps while its loss still fell may read n* late)."""
+    out = {}
+    for n in sorted({r["n"] for r in results.rows() if r["d"] == d}):
+        rows = [r for r in results.rows() if r["d"] == d and r["n"] == n]
+        out[str(n)] = {"steps_min": min(r["steps"] for r in rows), "steps_max": max(r["steps"] for r in rows),
+                       "runs": len(rows), "ended_at_max_steps": sum(r["stopped_because"] == "max_steps" for r in rows)}
+    return out
+
+
 # ---- the transition as an exponent (full tier) ---------------------------------------------------
 
 def transition_exponent_verdict(interval, *, claimed, alternative) -> tuple[Verdict, str]:
@@ -103,11 +115,8 @@ def transition_exponent_verdict(interval, *, claimed, alternative) -> tuple[Verd
     return Verdict.INCONCLUSIVE, f"γ in {interval} meets {alternative}"
 
 
-def _transition_exponent(audit, sizes, exact, *, base_seed, cache_dir, device, claim_ds, budget: float) -> None:
-    grid = dict(sizes, multiples=list(sizes["n_star_multiples"]), seeds=sizes["n_star_seeds"])
-    specs = {d: section5_spec(d, seed=base_seed) for d in claim_ds}
-    results = run_joint_sweep(specs, sizes=grid, base_seed=base_seed, cache_dir=cache_dir, device=device)
-    curves = per_seed_curves(results, "corr")
+def _transition_exponent(audit, sizes, exact, curves, *, base_seed, claim_ds, budget: float) -> None:
+    curves = {d: curves[d] for d in claim_ds}
     levels = {d: APPROACH_FRACTION * exact[d]["rho"] for d in claim_ds}
     rng = numpy_generator(derive_seed(base_seed, "experiment.figure2/exponent"))
     fit, censored = fit_or_none(thresholds(curves, levels), rng, confidence=1 - 2 * budget)
@@ -124,7 +133,8 @@ def _transition_exponent(audit, sizes, exact, *, base_seed, cache_dir, device, c
               f"γ = OLS slope of mean log n* on log d, interval over seeds (checks.estimators.fit_exponent, {1 - 2 * budget:.4g}); "
               "REFUTED if it lies above the d³ band, SUPPORTED if below the d⁴ band, else INCONCLUSIVE"),
         key_figure=f"transition exponent: {key}",
-        parameters={"ds": list(claim_ds), "multiples_of_d3": list(grid["multiples"]), "seeds": grid["seeds"]},
+        parameters={"ds": list(claim_ds), "multiples_of_d3": list(sizes["multiples"]), "seeds": sizes["seeds"],
+                    "max_steps": sizes["max_steps"], "batch_size": sizes["batch_size"]},
         measured={"fit": fit.as_dict() if fit else None, "censored": censored,
                   "bands": {"d3": [claimed.low, claimed.high], "d4": [alternative.low, alternative.high]}},
         operating=operating, unit=UNIT, false_failure_budget=budget,
@@ -159,17 +169,21 @@ def test_figure2(target, audit, tier, base_seed, cache_dir, device):
     sizes = tier.sizes(AREA)
     specs = {d: section5_spec(d, seed=base_seed) for d in sizes["ds"]}
     results = run_joint_sweep(specs, sizes=sizes, base_seed=base_seed, cache_dir=cache_dir, device=device)
+    # the curves (figures, exponent, the operating characteristic's bootstrap) on the seeds run at every
+    # grid point; the fixed-C rule on every seed run at n >= C·d³
+    curve_seeds = replicate_seeds(base_seed, sizes["seeds"], family="section5")
+    on_curves = curve_runs(results, curve_seeds)
     regime_limit = figure2_regime_moment(build_target(section5_spec(FIGURE2_REGIME_D, seed=base_seed)))
     C = sizes["threshold_multiple"]
-    seeds = replicate_seeds(base_seed, sizes["seeds"], family="section5")
+    seeds = replicate_seeds(base_seed, section5_seed_count(sizes, C), family="section5")
     exact, records = {}, []
     for d in sizes["ds"]:
         t = build_target(specs[d])
         exact[d] = {"rho": float(t.stage1_population_corr()), "plateau": float(t.plateau(3)),
                     "p6": figure2_regime_moment(t)}
-    figures = _figure2_figures(results, exact, C)
+    figures = _figure2_figures(on_curves, exact, C)
     claim_ds = [d for d in sizes["ds"] if exact[d]["p6"] <= regime_limit * (1 + 1e-12)]
-    exponent = bool(claim_ds) and "n_star_multiples" in sizes and len(claim_ds) >= 3
+    exponent = bool(claim_ds) and sizes["transition_exponent"] and len(claim_ds) >= 3
     # the check's budget, split over its records: one per d and the exponent's where it is read
     budget = FIGURE2_BUDGET / (len(sizes["ds"]) + int(exponent))
     for d in sizes["ds"]:
@@ -177,9 +191,12 @@ def test_figure2(target, audit, tier, base_seed, cache_dir, device):
         cases = figure2_cases(results, d, population_corr=rho, plateau=plateau)
         verdict, key, details = figure2_verdict(cases, threshold_multiple=C, budget=budget)
         rng = numpy_generator(derive_seed(base_seed, f"experiment.figure2/operating/{d}"))
-        operating = figure2_operating(cases, threshold_multiple=C, budget=budget, draws=OPERATING_DRAWS, rng=rng)
+        # a bootstrap of whole seed curves (the curve seeds), each replicate as many seeds as the rule reads
+        operating = figure2_operating(figure2_cases(on_curves, d, population_corr=rho, plateau=plateau),
+                                      threshold_multiple=C, budget=budget, draws=OPERATING_DRAWS, rng=rng,
+                                      seeds=len(seeds))
         primary = operating[operating["primary"]]
-        corr_curve = median_band(per_seed_curves(results, "corr")[d])
+        corr_curve = median_band(per_seed_curves(on_curves, "corr")[d])
         reached = threshold_n(corr_curve[0], corr_curve[1], APPROACH_FRACTION * rho)
         in_regime = d in claim_ds
         power_note = ("" if primary["power"] >= 0.8 else f"; underpowered here: power {primary['power']:.2f}")
@@ -197,14 +214,14 @@ def test_figure2(target, audit, tier, base_seed, cache_dir, device):
                                           f"its value at d = {FIGURE2_REGIME_D}): reported under this probe.")),
             key_figure=f"d={d}: {key}{power_note}",
             parameters={"d": d, "k": 3, "m1": d * d, "m2": sizes["m2"], "multiples_of_d3": list(sizes["multiples"]),
-                        "threshold_multiple": C, "seeds": seeds, "lr": sizes["lr"], "max_steps": sizes["max_steps"],
+                        "threshold_multiple": C, "seeds": seeds, "curve_seeds": curve_seeds, "lr": sizes["lr"], "max_steps": sizes["max_steps"],
                         "batch_size": sizes["batch_size"], "n_test": sizes["n_test"], "dtype": sizes["dtype"],
                         "target": "section5 (theory.features.section5_target)",
                         "regime": {"p6": exact[d]["p6"], "p6_at_d16": regime_limit, "in_regime": in_regime}},
             measured={"population_corr": rho, "plateau": plateau, "median_corr_threshold_n": reached.n_star,
                       "median_corr_threshold_status": reached.status, **details, "operating": operating,
                       "runs": results.counts(),
-                      "steps": {str(r["n"]): r["steps"] for r in results.rows() if r["d"] == d}},
+                      "training": _training_lengths(results, d)},
             tolerance=Tolerance(details["z"], "z of a one-sided normal test at 1e-4: a seed is counted on the wrong "
                                               "side of a bound by test noise with probability <= 1e-4"),
             false_failure_budget=budget,
@@ -232,5 +249,5 @@ def test_figure2(target, audit, tier, base_seed, cache_dir, device):
             unit=UNIT, figures=figures,
             notes="The figures show every d of this tier (all outside the regime); their verdicts are the probe's.")
     if exponent:
-        _transition_exponent(audit, sizes, exact, base_seed=base_seed, cache_dir=cache_dir, device=device,
+        _transition_exponent(audit, sizes, exact, per_seed_curves(on_curves, "corr"), base_seed=base_seed,
                              claim_ds=claim_ds, budget=budget)

@@ -155,12 +155,16 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # against d⁴, 200 draws) at the spread the first quick run measured (pooled within-d sd of log n* 0.70,
     # base seed 20240101): quick d = 8..16 with 6 seeds has power 0.005 (the record says "underpowered
     # here"; a log-span of d of 0.69 cannot separate the slopes at that spread); d = 12..24 with 10 seeds
-    # 0.15; d = 8..32 with 12 seeds 0.975 (16 seeds 1.0); false failure 0/200 in each. So full = d 8..32, 12
-    # seeds: the tier where the claim is decided.
+    # 0.15; d = 8..32 with 12 seeds 0.975 (16 seeds 1.0); false failure 0/200 in each. So full was d 8..32,
+    # 12 seeds. CHANGED before any full-tier run (issue 14: the full tier must fit 10 minutes on one
+    # H200-class GPU; the d = 32 grid alone, m1 = d^2.5 = 5793 and n up to 2.3M, was predicted at 2.9 of the
+    # check's 3.9 min): full = d 8..24 with 20 seeds, power 0.935 against d⁴ (tests/test_end_to_end_rules.py's
+    # simulation, 200 draws: 12 seeds 0.60, 16 seeds 0.845, 20 seeds 0.935; false failure 0/200, the true d²
+    # SUPPORTED 0.98), predicted 1.6 min. The margin's censoring risk at 20 seeds: 80 seed×d per draw, ≈ 3%.
     "end_to_end": {
         "quick": {"ds": [8, 12, 16], "seeds": 6, "n_test": 8192, "hypothesis_examples": 1, "layer_margin": 4,
                   "kernel_top": 2, "kernel_max_n": 6144, "m2": 64, "ridge2": 1e-3, "power_draws": 200},
-        "full": {"ds": [8, 12, 16, 24, 32], "seeds": 12, "n_test": 32768, "hypothesis_examples": 3, "layer_margin": 16,
+        "full": {"ds": [8, 12, 16, 24], "seeds": 20, "n_test": 32768, "hypothesis_examples": 3, "layer_margin": 16,
                  "kernel_top": 2, "kernel_max_n": 40000, "m2": 128, "ridge2": 1e-3, "power_draws": 400},
     },
     # section5: experiment.figure2 and the joint-training conjecture (checks/check_section5.py,
@@ -178,37 +182,64 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
     #   quick-tier d is in it: the quick tier reports d = 4, 5, 6 under probe.figure2-small-d (CHANGED
     #   after seeing data, and now undone: the quick tier had dropped d = 4 after its REFUTED; d = 4 is
     #   back, shown with whatever the rule says).
-    # - seeds: quick 13 (the smallest S whose all-short count is rare enough to refute at the per-d
+    # - seeds / threshold_seeds: ``seeds`` runs at every grid point (the curves: figures, the transition
+    #   exponent, the joint-training conjecture), ``threshold_seeds`` (a superset: the first ``seeds`` of
+    #   them are the same runs) at the points n >= C·d³ the fixed-C rule reads.
+    #   Quick: 13 and 13 (the smallest S whose all-short count is rare enough to refute at the per-d
     #   budget: 2·P(Bin(13, 1/2 + 1e-4) = 13) = 2.4e-4 <= 1e-3/4). Power at the quick tier's measured
     #   spread (checks.rules.figure2_operating, 300 bootstrap draws per S, base seed 20240101, budget
-    #   1e-3/4 per d) — the pilot that sizes the full tier's seeds:
+    #   1e-3/4 per d) — the pilot that sized the full tier's seeds:
     #       S = 13: d=5 limit 1.00, threshold 0.39;  d=6 limit 1.00, threshold 0.04;  d=4 threshold 0.37
     #       S = 20: d=5 threshold 0.60;  S = 30: d=5 threshold 0.93, d=4 0.93, d=6 0.18;  S = 40: d=5 0.99
-    #   so full = 30 seeds (power >= 0.9 against both alternatives at the d = 5 spread, the quick d nearest
-    #   the regime; at d = 6 the d⁴ alternative evaluated at n/d lands past the transition and no seed
-    #   count of this fixed-C rule separates it: the transition exponent does, see n_star_multiples).
-    # - n_star_multiples (full): the √2-ratio grid in units of d³ on which n*(d) (seed-median corr first
-    #   staying >= 0.9·ρ) is read for the exponent. PILOT (recorded before any full run): the quick tier's
-    #   runs (base seed 20240101, 13 seeds, factor-4 grid) put n* at d = 5, 6 in (4, 16]·d³ and at d = 4
-    #   above 16·d³; a rough CPU run in issue 14 (3 seeds, float64) put n* at d = 8 in (1, 4]·d³ and at
-    #   d = 16 below d³. n*/d³ falls with d, so at d = 16..40 the grid spans 2^-4..2^2 · d³ at ratio √2.
+    #   Full: threshold_seeds 14 (the smallest S that can refute at the full tier's per-record budget
+    #   1e-3/5 over 2 comparisons: 2·0.5^14 = 1.2e-4; 13 cannot), seeds 10 (the exponent's, below).
+    #   CHANGED before any full-tier run (issue 14: the full tier must fit 10 minutes on one H200-class
+    #   GPU; with 30 seeds at 0.25, 1, 4, 16·d³ beside the √2 grid it was predicted at 48 min for this
+    #   check alone): was 30 seeds on [0.25, 1, 4, 16]·d³ plus 8 seeds on the √2 grid as a second sweep;
+    #   the curves' 10 seeds are the first 10 of the 14.
+    #   What it costs: the fixed-C records at 14 seeds keep power 1.0 against the corr-limit alternative
+    #   (0.8·ρ) but are underpowered against a d⁴ threshold (≈ 0.4 at the quick spread; each record says
+    #   so), an alternative that no seed count of the fixed-C rule separates where the transition sits
+    #   well below C·d³; the d⁴ alternative is decided by the transition exponent (power 0.985 below).
+    # - max_steps / batch_size (full): 3000 Adam steps of 4096 rows. PILOT (recorded before any full
+    #   run: benchmarks/pilot_section5_steps.py, traces in results/pilots/section5-steps-*.json; one seed,
+    #   base seed 20240101, m2 = 1000, lr 1e-2, float32, CPU): steps until corr(ĝ,p) first reaches 0.9·ρ(d)
+    #   at n = 2·d³ with mini-batches of 4096: d = 16: 1800 (full batch: 1600), d = 24: 1700, d = 32: 1400,
+    #   d = 40: 1600; corr/ρ at 3000 steps 0.956, 0.947, 0.952, 0.930 (full batch at d = 16: 0.958, step
+    #   for step the same as mini-batches, at twice the cost per step); at d = 16, n = d³: 1100 steps, 0.966.
+    #   The steps needed do not grow with d (μP), so 3000 steps (≈ 1.9 × the most the pilot needed) read
+    #   the same n*(d) at every d of the grid. Training loss falls below 0.04 early (the network nearly
+    #   interpolates at these n) and the stopping rule rarely ends a run: max_steps is their length (each
+    #   record lists, per n, the steps and how many runs ended at max_steps). CHANGED before any full-tier
+    #   run (issue 14's 10 minutes) from 10000 steps of 16384 rows, an unmeasured guess.
+    # - n_star (full): the multiples are the √2-ratio grid on which n*(d) (the seed's corr first staying
+    #   >= 0.9·ρ) is read for the exponent, plus C = 16. PILOT (recorded before any full run): the quick
+    #   tier's runs (base seed 20240101, 13 seeds, factor-4 grid) put n* at d = 5, 6 in (4, 16]·d³ and at
+    #   d = 4 above 16·d³; a rough CPU run in issue 14 (3 seeds, float64) put n* at d = 8 in (1, 4]·d³ and
+    #   at d = 16 below d³. n*/d³ falls with d, so at d = 16..40 the grid spans 2^-4..2^2 · d³ at ratio √2.
     #   Own CPU pilot, d = 8 (3 seeds, quick settings: m2 = 100, lr 3e-2, 4000 full-batch steps, float32,
     #   2^16 test points, base seed 20240101, √2 grid n/d³ = 0.5..4; 192 s wall on a loaded 2-core machine):
     #   median corr/ρ 0.14, 0.31, 0.19, 0.39, 0.93, 0.99, 1.00 at n/d³ = 0.5, 0.71, 1, 1.41, 2, 2.83, 4;
     #   per-seed n*/d³ = 1.92, 2.66, 1.95 (sd of log n* 0.18, a √2 step is 0.35). So the transition
     #   sits at ~2·d³ at d = 8 and lies inside 2^-4..2^2·d³ for d = 16..40 if n*/d³ keeps falling.
-    # - n_star_seeds (full): 8. The exponent rule (check_section5.transition_exponent_verdict, interval at
-    #   1 − 2·budget) simulated at d = 16..40 with a per-seed sd of log n* of 0.3 (about one √2 grid step)
-    #   has power 0.985 against n* ∝ d⁴ and false failure 0/200 at the d³ band's upper edge; the record
-    #   recomputes both with the sd measured in the run.
+    # - seeds (full) 10, for the exponent: the rule (check_section5.transition_exponent_verdict, interval at
+    #   1 − 2·budget, budget 1e-3/5) simulated at d = 16..40 with a per-seed sd of log n* of 0.3 (about one
+    #   √2 grid step), 200 draws (tests/test_section5_rules.py): power against n* ∝ d⁴ 0.625 at 8 seeds,
+    #   0.845 at 10, 0.925 at 12, 0.975 at 14 (at the d = 8 pilot's sd 0.18: 1.0 from 8 seeds); false
+    #   failure 0/200 at the d³ band's upper edge. SUPPORTED needs the interval below the d⁴ band, which on
+    #   d = 16..40 overlaps the d³ band ([3.21, 4.31] against [2.33, 3.31]): at n* ∝ d^2.5 it is reached in
+    #   0.89 of draws, at exactly d³ in 0.02 (INCONCLUSIVE otherwise). CORRECTED: this comment said "8 seeds,
+    #   power 0.985" (a wrong figure, not reproduced by the simulation); 8 → 10 before any full-tier run.
+    #   The record recomputes power with the sd measured in the run.
     "section5": {
-        "quick": {"ds": [4, 5, 6], "multiples": [0.25, 1, 4, 16], "threshold_multiple": 16, "seeds": 13, "m2": 100,
+        "quick": {"ds": [4, 5, 6], "multiples": [0.25, 1, 4, 16], "threshold_multiple": 16, "seeds": 13,
+                  "threshold_seeds": 13, "transition_exponent": False, "m2": 100,
                   "lr": 3e-2, "max_steps": 4000, "eval_every": 100, "patience": 10, "batch_size": None,
                   "n_test": 262144, "dtype": "float32"},
-        "full": {"ds": [16, 24, 32, 40], "multiples": [0.25, 1, 4, 16], "threshold_multiple": 16, "seeds": 30,
-                 "m2": 1000, "lr": 1e-2, "max_steps": 10000, "eval_every": 200, "patience": 10,
-                 "batch_size": 16384, "n_test": 32768, "dtype": "float32",
-                 "n_star_multiples": [2 ** (j / 2) for j in range(-8, 5)], "n_star_seeds": 8},
+        "full": {"ds": [16, 24, 32, 40], "multiples": [2 ** (j / 2) for j in range(-8, 5)] + [16], "threshold_multiple": 16,
+                 "seeds": 10, "threshold_seeds": 14, "transition_exponent": True,
+                 "m2": 1000, "lr": 1e-2, "max_steps": 3000, "eval_every": 200, "patience": 10,
+                 "batch_size": 4096, "n_test": 32768, "dtype": "float32"},
     },
     # lemma2: exact checks of checks/check_lemma2.py (structured engine). examples: drawn (ψ, g,
     # motif) instances per k at the ci profile; L_max / grid_points: geometric L grid of the exact
