@@ -651,7 +651,7 @@ def _record_not_run(audit, *, k: int, ds: Sequence[int], seeds: int, base_seed: 
 # ---- theorem1.stage2 -----------------------------------------------------------------------------------------
 
 @claim_check("theorem1.stage2", feature=["given"])
-def test_stage2_given_feature(feature, audit, tier, base_seed, cache_dir, device):
+def test_stage2_given_feature(feature, audit, tier, base_seed, cache_dir):
     sizes = tier.sizes(AREA)
     ds = list(sizes["stage2_ds"])
     seeds = replicate_seeds(base_seed, sizes["seeds"], family="theorem1")
@@ -659,7 +659,9 @@ def test_stage2_given_feature(feature, audit, tier, base_seed, cache_dir, device
     runs = [Run(method="stage2-given", d=d, n=n2, seed=s,
                 config={"target": specs[d], "n_test": sizes["n_test"], "m2": sizes["m2"], "ridge2": sizes["ridge2"]})
             for d in ds for n2 in sizes["stage2_n2"] for s in seeds]
-    results = run_sweep(runner_for(device), runs, cache_dir=cache_dir, code_version=THEOREM1_RUNS, desc="stage 2")
+    # CPU-bound (drawing and evaluating n × d inputs; the ridge is m2 wide): on a GPU machine it runs on
+    # the CPU beside the GPU work instead of holding the device slot
+    results = run_sweep(runner_for("cpu"), runs, cache_dir=cache_dir, code_version=THEOREM1_RUNS, desc="stage 2")
     test = per_seed_curves(results, lambda r: r["test_mse"]["mean"])
     confidence = decision_confidence()
     rng = numpy_generator(derive_seed(base_seed, "theorem1/bootstrap/stage2"))

@@ -236,3 +236,31 @@ def test_integer_validators_are_one_family_with_one_message_across_layers():
         polynomial_space_dim(0, 2)
     with pytest.raises(NegativeDegreeError, match=r"^n must be a non-negative integer, got -1"):
         he(-1)
+
+
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+def test_block_feature_evaluation_in_row_chunks_agrees_to_rounding(library, monkeypatch):
+    import theory.features as features
+
+    feature = section5_target(12, rng=np.random.default_rng(3)).feature
+    x = np.random.default_rng(4).standard_normal((1000, 12))
+    x = torch.from_numpy(x) if library == "torch" else x
+    whole = feature.evaluate(x)
+    monkeypatch.setattr(features, "EVALUATION_CHUNK_ELEMENTS", 12 * 4 * 7)   # 7 rows a chunk, a ragged last one
+    chunked = feature.evaluate(x)
+    assert type(chunked) is type(whole) and chunked.shape == (1000,)
+    # equal up to the summation order of the final dot product over blocks (BLAS blocks by row count)
+    assert np.allclose(np.asarray(chunked), np.asarray(whole), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+def test_non_finite_samples_are_refused_and_huge_finite_ones_are_not(library):
+    from theory.features import NonFiniteSampleError, _check_samples
+
+    as_lib = (lambda a: torch.from_numpy(a)) if library == "torch" else (lambda a: a)
+    _check_samples(as_lib(np.full((4, 3), 1e308)), 3)       # the sum overflows; every entry is finite
+    for bad in (np.nan, np.inf, -np.inf):
+        x = np.zeros((4, 3))
+        x[2, 1] = bad
+        with pytest.raises(NonFiniteSampleError, match="NaN or inf"):
+            _check_samples(as_lib(x), 3)

@@ -87,6 +87,8 @@ BALANCE_LOW = Fraction(1, 5)
 BALANCE_HIGH = Fraction(7, 5)
 #: "L = Θ(d)" made concrete: L >= d / (2k) (the §5 feature has L = d; products fill d = kL).
 MIN_COMPONENTS_PER_DIMENSION = Fraction(1, 2)
+# Elements of the Hermite table one block-feature evaluation builds at a time (float64: 32 MB).
+EVALUATION_CHUNK_ELEMENTS = 1 << 22
 #: Assumption broken by targets with several features (not in the paper's class).
 SINGLE_FEATURE = "single-feature"
 
@@ -163,11 +165,14 @@ def _check_samples(x, d: int):
 
         if x.dtype != torch.float64:
             raise TypeError(f"samples must be float64 (theory code is float64), got {x.dtype}")
-        finite = bool(torch.isfinite(x).all())
+        # a finite sum proves every entry finite (NaN and inf propagate); only a non-finite sum, which a
+        # huge finite sample can also give by overflow, pays for the entrywise test
+        finite = bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
     elif x.dtype != np.float64:
         raise TypeError(f"samples must be float64 (theory code is float64), got {x.dtype}")
     else:
-        finite = bool(np.isfinite(x).all())
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum is handled, not warned
+            finite = bool(np.isfinite(x.sum())) or bool(np.isfinite(x).all())
     if not finite:
         # A NaN sample would come back as a NaN value and spread silently into every average.
         raise NonFiniteSampleError("samples contain NaN or inf: x must be finite")
@@ -517,9 +522,23 @@ class BlockFeature(Feature):
         return np.einsum("nd,lmd->nlm", x, U)
 
     def evaluate(self, x):
+        x = _check_samples(x, self.d)
+        # Row chunks keep the Hermite table (rows × L × m × (deg+1)) near EVALUATION_CHUNK_ELEMENTS: one
+        # table of all rows at d = 8192 is gigabytes and its allocation, not its arithmetic, dominates.
+        # Rows are independent: chunks agree with one pass to rounding (the blocks' dot product).
+        rows = max(1, EVALUATION_CHUNK_ELEMENTS // (self.L * self.psi.local_dim * (self.psi.degree + 1)))
+        if x.shape[0] <= rows:
+            return self._evaluate_rows(x)
+        parts = [self._evaluate_rows(x[i:i + rows]) for i in range(0, x.shape[0], rows)]
+        if _is_torch(x):
+            import torch
+
+            return torch.cat(parts)
+        return np.concatenate(parts)
+
+    def _evaluate_rows(self, x):
         from .numeric import he_table
 
-        x = _check_samples(x, self.d)
         y = self.local_coordinates(x)
         H = he_table(self.psi.degree, y)  # (n, L, m, k+1)
         values = None
