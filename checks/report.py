@@ -50,6 +50,35 @@ def figure(name: str, *, title: str, xlabel: str, ylabel: str, series_list: Iter
             "xscale": xscale, "yscale": yscale, "series": list(series_list)}
 
 
+def _source_commit() -> str | None:
+    """The git commit the audited code is at (``-dirty`` with uncommitted changes to tracked files), or
+    None outside a git checkout: a kept report names the code that produced it."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def _device_name(device: str) -> str:
+    """The accelerator's own name for a CUDA device (e.g. "NVIDIA H200"), else the device string."""
+    if not str(device).startswith("cuda"):
+        return str(device)
+    try:
+        import torch
+
+        return torch.cuda.get_device_name(torch.device(device))
+    except Exception:  # a report must still be written if the driver cannot be asked
+        return str(device)
+
+
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for dist in _VERSIONED:
@@ -111,6 +140,8 @@ def build_report(*, evidence: list[Evidence], durations: dict[str, float], tier:
             "tier": tier,
             "base_seed": base_seed,
             "device": device,
+            "device_name": _device_name(device),
+            "commit": _source_commit(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
             "duration_s": round(finished - started, 2),
             "versions": _versions(),
@@ -241,7 +272,8 @@ def _markdown(summary: dict[str, Any], figure_paths: dict[int, list[str]]) -> st
     out = [
         "# hierpoly claim audit",
         "",
-        f"Tier `{run['tier']}`, base seed `{run['base_seed']}`, device `{run['device']}`, "
+        f"Tier `{run['tier']}`, base seed `{run['base_seed']}`, device `{run['device']}` "
+        f"({run.get('device_name', run['device'])}), commit `{run.get('commit')}`, "
         f"started {run['started']}, {run['duration_s']} s.",
         "",
         "| claim | kind | verdict | key figure | source |",

@@ -164,3 +164,15 @@ def test_interval_rules_and_binomial_rule_reject_wrong_claims():
     verdict, msg = probability_at_least(40, 100, 0.9, alpha=0.01)
     assert verdict is Verdict.REFUTED and "estimate 40/100 = 0.4 < 0.9" in msg
     assert probability_at_least(99, 100, 0.9, alpha=0.01)[0] is Verdict.SUPPORTED
+
+
+def test_a_report_names_the_commit_and_the_device_it_ran_on():
+    import re
+    import time as _time
+
+    from checks.report import build_report
+
+    run = build_report(evidence=[], durations={}, tier="quick", base_seed=1, device="cpu", started=_time.time())["run"]
+    assert run["device_name"] == "cpu"
+    # in this repository's checkout: a 40-hex commit, "-dirty" while tracked files have changes
+    assert run["commit"] is None or re.fullmatch(r"[0-9a-f]{40}(-dirty)?", run["commit"])
