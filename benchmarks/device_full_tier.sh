@@ -7,13 +7,15 @@
 # 2. records the device (nvidia-smi) and calibrates the cost model on it (python -m checks.tiers
 #    --calibrate --device cuda: replaces the assumed H200 rates in benchmarks/cost_calibration.json);
 # 3. benchmarks the batched path against the per-run loop at the §5 sizes on CUDA (13 seeds, d = 16);
-# 4. runs the full tier, `pytest -n $WORKERS --tier full` (default 4 workers: the device lock queues the
-#    GPU runs, the CPU-only checks run beside them), its report under $OUT/report, stopped after
+# 4. runs the full tier, `pytest -n $WORKERS --tier full` (default auto, one worker per core: the device
+#    lock queues the GPU runs, so a worker waiting for the GPU holds no core's work back and the exact,
+#    CPU-only checks spread over the rest; lemma2's take 95-142 s each on one core), its report under
+#    $OUT/report, stopped after
 #    $FULL_TIMEOUT seconds so a report of what finished is still written.
 # Each step's output goes to $OUT/*.log; a failing step does not stop the others.
 set -u
 OUT=${OUT:-results/full}
-WORKERS=${WORKERS:-4}
+WORKERS=${WORKERS:-auto}
 FULL_TIMEOUT=${FULL_TIMEOUT:-480}
 mkdir -p "$OUT"
 python3 -m pip install -q --no-deps --no-build-isolation -e . > "$OUT/install.log" 2>&1
