@@ -94,9 +94,9 @@ def _figure2_figures(results: SweepResults, exact: dict[int, dict[str, float]], 
 def _training_lengths(results: SweepResults, d: int) -> dict[str, dict[str, float]]:
     """Per n: the runs' Adam steps (min, max) and how many ended at max_steps rather than by the
     stopping rule (a run cut at max_steps while its loss still fell may read n* late)."""
-    out = {}
-    for n in sorted({r["n"] for r in results.rows() if r["d"] == d}):
-        rows = [r for r in results.rows() if r["d"] == d and r["n"] == n]
+    out, at_d = {}, [r for r in results.rows() if r["d"] == d]
+    for n in sorted({r["n"] for r in at_d}):
+        rows = [r for r in at_d if r["n"] == n]
         out[str(n)] = {"steps_min": min(r["steps"] for r in rows), "steps_max": max(r["steps"] for r in rows),
                        "runs": len(rows), "ended_at_max_steps": sum(r["stopped_because"] == "max_steps" for r in rows)}
     return out

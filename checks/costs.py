@@ -431,12 +431,13 @@ def estimate(tier: str, machines: list[Machine], *, batched: bool = True,
     costs = check_costs({area: per_tier[tier] for area, per_tier in sizes.items()}, batched=batched)
     rows = []
     for check, work in costs.items():
-        on = (lambda m: host) if check in CPU_CHECKS else (lambda m: m)
-        rows.append({"check": check + (" (CPU)" if check in CPU_CHECKS else ""), "work": asdict(work),
-                     "seconds": {m.name: on(m).seconds(work) for m in machines},
-                     "fits_memory": {m.name: not work.peak_bytes > on(m).memory_bytes for m in machines}})
-    beside = [r for r in rows if r["check"].endswith(" (CPU)")]
-    totals = {m.name: sum(r["seconds"][m.name] for r in rows if r not in beside) for m in machines}
+        on_cpu = check in CPU_CHECKS
+        rows.append({"check": check + (" (CPU)" if on_cpu else ""), "on_cpu": on_cpu, "work": asdict(work),
+                     "seconds": {m.name: (host if on_cpu else m).seconds(work) for m in machines},
+                     "fits_memory": {m.name: not work.peak_bytes > (host if on_cpu else m).memory_bytes
+                                     for m in machines}})
+    beside = [r for r in rows if r["on_cpu"]]
+    totals = {m.name: sum(r["seconds"][m.name] for r in rows if not r["on_cpu"]) for m in machines}
     return {"tier": tier, "batched": batched, "machines": [asdict(m) for m in machines], "checks": rows,
             "total_seconds": totals,
             "beside_seconds": {m.name: sum(r["seconds"][m.name] for r in beside) for m in machines},

@@ -246,6 +246,25 @@ def test_growth_rule_refutes_a_stage2_that_grows_like_d():
     assert growth_verdict(linear.decision)[0] is Verdict.REFUTED
 
 
+@pytest.mark.parametrize("tier", ["quick", "full"])
+def test_growth_rule_decides_both_ways_on_each_tiers_stage2_grid(tier):
+    """At the d grid and seed count the stage-2 check runs with (sd of log n2* 0.3): a flat n2* is
+    SUPPORTED and one growing like d is REFUTED, each in >= 90% of 40 draws."""
+    from checks.tiers import SIZES
+
+    sizes = SIZES["theorem1"][tier]
+    ds, seeds = list(sizes["stage2_ds"]), sizes["seeds"]
+    rng = np.random.default_rng(17)
+    verdicts = {"flat": [], "linear": []}
+    for _ in range(40):
+        for name, growth in (("flat", lambda d: 1.0), ("linear", lambda d: d)):
+            fit = fit_exponent(_sweep(ds, growth, rng, sd=0.3, seeds=seeds), rng=rng, confidence=CONFIDENCE,
+                               n_resamples=400)
+            verdicts[name].append(growth_verdict(fit.decision)[0])
+    assert verdicts["flat"].count(Verdict.SUPPORTED) >= 36
+    assert verdicts["linear"].count(Verdict.REFUTED) >= 36
+
+
 def test_target_specs_round_trip_exactly():
     product = {"psi": [[[1, 1], "1"]], "psi_name": "prod_2", "k": 2, "link": ["0", "1/2", "0", "1/4"], "signs_seed": 5}
     for spec in (section5_spec(8, seed=3), recipe_spec(product, 9), recipe_spec(KERNEL_RECIPE, 6)):
